@@ -1,0 +1,1 @@
+"""Real-user analytics: validate and durably store events, answer questions about them in SQL."""

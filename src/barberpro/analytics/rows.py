@@ -1,0 +1,204 @@
+"""Turn validated request bodies into table rows: ids, clock correction, hashing, money."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from barberpro.analytics import schemas
+from barberpro.argentina import classify_referral
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class EventTimeError(ValueError):
+    """The event's time cannot be accepted; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One validated event ready for the writer: which table, its key, its row."""
+
+    kind: str  # "event" or "session"
+    key: str  # event_id, or session_id for a session start
+    row: dict[str, Any]
+
+
+def to_micros(moment: datetime) -> int:
+    """Return ``moment`` as integer microseconds since the epoch (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    """Return the aware UTC datetime of ``micros`` since the epoch."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def event_time(
+    *,
+    timestamp: datetime | None,
+    sent_at: datetime | None,
+    now: datetime,
+    max_future: timedelta,
+) -> datetime:
+    """Return when the event happened, correcting the client's clock by its ``sent_at``.
+
+    PostHog's rule: the skew is ``sent_at - now``, so the event time is ``timestamp - skew``.
+    Without a timestamp the event happened when it arrived. An event still further in the
+    future than ``max_future`` after correction is refused: it would sit in tomorrow's figures.
+    """
+    if timestamp is None:
+        return now
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    if sent_at is not None:
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        timestamp = timestamp - (sent_at - now)
+    if timestamp - now > max_future:
+        hours = max_future.total_seconds() / 3600
+        raise EventTimeError(f"more than {hours:g} h in the future after clock correction")
+    return timestamp
+
+
+def cents(amount: Decimal | None) -> int | None:
+    """Return an amount with at most two decimals as integer centavos."""
+    return None if amount is None else int(amount * 100)
+
+
+def body_hash(body: schemas._Body) -> str:
+    """Return a digest of what the client said, so a resent event can be told from a clash.
+
+    ``sent_at`` and ``event_id`` are left out: a retry carries the same id and a new sent_at.
+    """
+    data = body.model_dump(mode="json", exclude={"sent_at", "event_id"}, exclude_none=True)
+    return hashlib.blake2b(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+
+
+_EVENT_TYPES: dict[type[schemas._Body], str] = {
+    schemas.Action: "action",
+    schemas.Funnel: "funnel",
+    schemas.ProviderMetrics: "provider_metrics",
+    schemas.Revenue: "revenue",
+    schemas.Activity: "activity",
+}
+
+
+def prepare(
+    body: schemas._Body, *, now: datetime, max_future: timedelta, sent_at: datetime | None = None
+) -> Prepared:
+    """Return the row for a validated body; ``sent_at`` is the batch's, used when the item has none.
+
+    Raises EventTimeError when the corrected time is too far in the future.
+    """
+    client_sent = getattr(body, "sent_at", None) or sent_at
+    moment = event_time(
+        timestamp=getattr(body, "timestamp", None), sent_at=client_sent, now=now, max_future=max_future
+    )
+    at = to_micros(moment)
+    received = to_micros(now)
+    digest = body_hash(body)
+    if isinstance(body, schemas.SessionStart):
+        return _session_row(body, at=at, digest=digest)
+    assert isinstance(body, schemas._Event)
+    event_id = str(body.event_id or uuid.uuid4())
+    row: dict[str, Any] = dict.fromkeys(_EVENT_COLUMNS)
+    row.update(
+        event_id=event_id,
+        type=_EVENT_TYPES[type(body)],
+        body_hash=digest,
+        occurred_at=at,
+        received_at=received,
+        session_id=getattr(body, "session_id", None),
+        user_id=getattr(body, "user_id", None),
+    )
+    if isinstance(body, schemas.Action):
+        row.update(action=body.action, properties=orjson.dumps(body.properties).decode())
+    elif isinstance(body, schemas.Funnel):
+        row.update(
+            step=body.step,
+            booking_id=body.booking_id,
+            provider_id=body.provider_id,
+            service_id=body.service_id,
+        )
+    elif isinstance(body, schemas.ProviderMetrics):
+        row.update(
+            provider_id=body.provider_id,
+            provider_event=body.event,
+            booking_id=body.booking_id,
+            amount_cents=cents(body.amount),
+            currency=body.currency if body.amount is not None else None,
+            rating=body.rating,
+            province=body.province,
+            city=body.city,
+        )
+    elif isinstance(body, schemas.Revenue):
+        row.update(
+            payment_id=body.payment_id,
+            booking_id=body.booking_id,
+            provider_id=body.provider_id,
+            amount_cents=cents(body.amount),
+            currency=body.currency,
+            status=body.status,
+            payment_method=body.payment_method,
+            payment_type=body.payment_type,
+            installments=body.installments,
+            commission_cents=cents(body.commission),
+            province=body.province,
+        )
+    elif isinstance(body, schemas.Activity):
+        row.update(
+            province=body.province, city=body.city, activity=body.activity, count=body.count
+        )
+    return Prepared(kind="event", key=event_id, row=row)
+
+
+_EVENT_COLUMNS = (
+    "event_id type body_hash occurred_at received_at session_id user_id action properties step "
+    "booking_id provider_id service_id provider_event rating payment_id amount_cents currency "
+    "status payment_method payment_type installments commission_cents province city activity "
+    "count"
+).split()
+
+
+def _session_row(body: schemas.SessionStart, *, at: int, digest: str) -> Prepared:
+    session_id = body.session_id or str(uuid.uuid4())
+    referral = body.referral
+    channel = classify_referral(
+        source=referral.source,
+        medium=referral.medium,
+        referrer_url=referral.referrer_url,
+        landing_url=referral.landing_url,
+    )
+    row = {
+        "session_id": session_id,
+        "explicit": True,
+        "body_hash": digest,
+        "user_id": body.user_id,
+        "anonymous_id": body.anonymous_id,
+        "user_type": body.user_type,
+        "device_type": body.device.type,
+        "os": body.device.os,
+        "browser": body.device.browser,
+        "province": body.location.province,
+        "city": body.location.city,
+        "source": referral.source,
+        "medium": referral.medium,
+        "campaign": referral.campaign,
+        "referrer_url": referral.referrer_url,
+        "landing_url": referral.landing_url,
+        "referral_channel": channel,
+        "started_at": at,
+        "last_seen_at": at,
+        "event_count": 0,
+    }
+    return Prepared(kind="session", key=session_id, row=row)

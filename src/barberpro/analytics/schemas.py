@@ -1,0 +1,235 @@
+"""The request bodies of the ingestion endpoints, exactly as DESIGN.md names their fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from barberpro.argentina import normalize_province
+
+FUNNEL_STEPS: tuple[str, ...] = (
+    "search",
+    "provider_view",
+    "slot_selected",
+    "booking_created",
+    "payment_completed",
+)
+MAX_PROPERTIES_BYTES = 8 * 1024
+
+# MercadoPago's payment statuses (https://www.mercadopago.com.ar/developers, "payments").
+PaymentStatus = Literal[
+    "pending",
+    "approved",
+    "authorized",
+    "in_process",
+    "in_mediation",
+    "rejected",
+    "cancelled",
+    "refunded",
+    "charged_back",
+]
+# MercadoPago's payment_type_id values.
+PaymentType = Literal[
+    "credit_card",
+    "debit_card",
+    "prepaid_card",
+    "account_money",
+    "ticket",
+    "atm",
+    "bank_transfer",
+    "digital_currency",
+    "digital_wallet",
+    "voucher_card",
+    "crypto_transfer",
+]
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = Annotated[str, StringConstraints(max_length=2048)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+PaymentMethod = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,31}$")
+]
+Currency = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")
+]
+
+
+def _province(value: object) -> object:
+    """Normalise a province to its ISO 3166-2:AR code (pydantic reports the ValueError)."""
+    return normalize_province(value) if isinstance(value, str) else value
+
+
+ProvinceCode = Annotated[str, BeforeValidator(_province)]
+
+
+class _Body(BaseModel):
+    """Shared configuration: unknown fields are ignored, strings are stripped."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+
+class _Event(_Body):
+    """Fields every event has: its id, when it happened and when the client sent it."""
+
+    event_id: UUID | None = None
+    timestamp: datetime | None = None
+    # When the client sent the request; corrects the client's clock (PostHog's rule).
+    sent_at: datetime | None = None
+
+
+class Device(_Body):
+    """The device a session runs on."""
+
+    type: Literal["mobile", "desktop", "tablet"] | None = None
+    os: Name | None = None
+    browser: Name | None = None
+
+
+class Location(_Body):
+    """Where a session is: a province (code or name) and a city."""
+
+    province: ProvinceCode | None = None
+    city: Id | None = None
+
+
+class Referral(_Body):
+    """How a session arrived: UTM fields and URLs."""
+
+    source: Id | None = None
+    medium: Id | None = None
+    campaign: Id | None = None
+    referrer_url: Text | None = None
+    landing_url: Text | None = None
+
+
+class SessionStart(_Body):
+    """POST /analytics/session/start."""
+
+    session_id: Id | None = None
+    user_id: Id | None = None
+    anonymous_id: Id | None = None
+    user_type: Literal["client", "provider"] = "client"
+    device: Device = Device()
+    location: Location = Location()
+    referral: Referral = Referral()
+    timestamp: datetime | None = None
+    sent_at: datetime | None = None
+
+
+class Action(_Event):
+    """POST /analytics/action."""
+
+    session_id: Id
+    user_id: Id | None = None
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.:-]{0,63}$")]
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _small_enough(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(orjson.dumps(value))
+        if size > MAX_PROPERTIES_BYTES:
+            raise ValueError(f"properties take {size} bytes as JSON; the limit is 8 KiB (8192)")
+        return value
+
+
+def _step(value: object) -> object:
+    """Accept a step as 1-5 or its name; return its number."""
+    if isinstance(value, str):
+        name = value.strip().lower()
+        if name in FUNNEL_STEPS:
+            return FUNNEL_STEPS.index(name) + 1
+        if name.isdigit():
+            return int(name)
+        raise ValueError(f"unknown step {value!r}: use 1-5 or one of {', '.join(FUNNEL_STEPS)}")
+    return value
+
+
+class Funnel(_Event):
+    """POST /analytics/funnel."""
+
+    session_id: Id
+    user_id: Id | None = None
+    step: Annotated[int, BeforeValidator(_step), Field(ge=1, le=5, strict=False)]
+    booking_id: Id | None = None
+    provider_id: Id | None = None
+    service_id: Id | None = None
+
+
+class ProviderMetrics(_Event):
+    """POST /analytics/provider/metrics."""
+
+    provider_id: Id
+    event: Literal["booking_completed", "booking_cancelled", "no_show", "rating"]
+    session_id: Id | None = None
+    booking_id: Id | None = None
+    amount: Money | None = None
+    currency: Currency = "ARS"
+    rating: Annotated[int, Field(ge=1, le=5)] | None = None
+    province: ProvinceCode | None = None
+    city: Id | None = None
+
+    @model_validator(mode="after")
+    def _rating_needs_value(self) -> ProviderMetrics:
+        if self.event == "rating" and self.rating is None:
+            raise ValueError("rating: a rating event needs a rating from 1 to 5")
+        return self
+
+
+class Revenue(_Event):
+    """POST /analytics/revenue."""
+
+    payment_id: Id
+    session_id: Id | None = None
+    booking_id: Id | None = None
+    provider_id: Id | None = None
+    user_id: Id | None = None
+    amount: Money
+    currency: Currency = "ARS"
+    status: PaymentStatus
+    payment_method: PaymentMethod
+    payment_type: PaymentType
+    installments: Annotated[int, Field(ge=1, le=24)] = 1
+    commission: Money | None = None
+    province: ProvinceCode | None = None
+
+
+class Activity(_Event):
+    """POST /analytics/argentina/activity."""
+
+    province: ProvinceCode
+    city: Id | None = None
+    activity: Literal["search", "booking", "client_signup", "provider_signup", "provider_active"]
+    count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    session_id: Id | None = None
+
+
+EVENT_MODELS: dict[str, type[_Body]] = {
+    "session_start": SessionStart,
+    "action": Action,
+    "funnel": Funnel,
+    "provider_metrics": ProviderMetrics,
+    "revenue": Revenue,
+    "activity": Activity,
+}
+
+
+class Batch(_Body):
+    """POST /analytics/batch: events of any type, each answered on its own."""
+
+    events: list[dict[str, Any]]
+    sent_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: tokens, request bodies, error answers."""

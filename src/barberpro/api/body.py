@@ -1,0 +1,46 @@
+"""Reading JSON request bodies: content type, size limit, parse, with our error answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from barberpro.api.errors import ApiError
+
+
+async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
+    """Return the raw body of a JSON request; 415 when it is not JSON, 413 when over ``max_bytes``."""
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"the body must be JSON (Content-Type: application/json), not {media or 'none'!r}",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, *, max_bytes: int) -> Any:
+    """Return the parsed JSON body, with the answers of :func:`read_bytes` and 415 for bad JSON."""
+    raw = await read_bytes(request, max_bytes=max_bytes)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(415, "unsupported_media_type", f"the body is not valid JSON: {exc}") from exc
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"the body is over the limit of {max_bytes} bytes")

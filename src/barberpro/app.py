@@ -1,0 +1,97 @@
+"""The ASGI application: ``create_app(settings)`` wires the parts; nothing connects at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from barberpro import __version__
+from barberpro.analytics.ingest import GroupCommitWriter
+from barberpro.analytics.router import Ingestor, build_router
+from barberpro.api import errors, openapi
+from barberpro.api.auth import TokenAuth
+from barberpro.config import Settings
+from barberpro.db import migrate
+from barberpro.db.engine import create_engine
+from barberpro.kv import KeyValueStore, store_from_url
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The long-lived parts of one running app, reachable as ``app.state.services``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    kv: KeyValueStore
+    writer: GroupCommitWriter
+    auth: TokenAuth
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Return the service for ``settings``; raises ConfigurationError when they cannot run."""
+    settings.check()
+    engine = create_engine(
+        settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+    services = Services(
+        settings=settings,
+        engine=engine,
+        kv=store_from_url(settings.redis_url),
+        writer=GroupCommitWriter(
+            engine,
+            max_batch_rows=settings.ingest_max_batch_rows,
+            queue_limit=settings.ingest_queue_limit,
+        ),
+        auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if services.auth.open:
+            log.warning(
+                "no tokens configured: every route is open; set BARBERPRO_ADMIN_TOKEN and "
+                "BARBERPRO_INGEST_TOKEN outside development"
+            )
+        if settings.migrate_on_start:
+            await migrate.upgrade(engine)
+        await services.writer.start()
+        try:
+            yield
+        finally:
+            await services.writer.stop()
+            await services.kv.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="BarberPro backend",
+        version=__version__,
+        description="Launch-day monitoring, alerts, live optimization and real-user analytics.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    openapi.install(app)
+    ingestor = Ingestor(
+        writer=services.writer,
+        max_body_bytes=settings.max_body_bytes,
+        max_batch=settings.max_batch_events,
+        max_future=timedelta(hours=settings.max_future_hours),
+    )
+    app.include_router(build_router(ingestor, services.auth), prefix="/api/v1")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Uvicorn factory: the app for the settings in the environment (one per worker)."""
+    return create_app(Settings())

@@ -1,0 +1,1 @@
+"""Storage: the engine factory, the tables and the Alembic migrations."""

@@ -1,0 +1,51 @@
+"""Apply the Alembic migrations on an async engine, safely from several processes at once."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Any constant works; it only has to be the same in every instance of the service.
+_PG_MIGRATION_LOCK = 0x6261726265727072  # "barberpr"
+
+
+def alembic_config() -> Config:
+    """Return the Alembic configuration shipped inside the package."""
+    ini = files("barberpro.db").joinpath("alembic.ini")
+    return Config(str(ini))
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Instances starting together queue here instead of racing to create tables.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        # Take the write lock first, so a second process waits (busy_timeout) instead of
+        # failing when its read transaction tries to become a write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is there already)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+
+
+def _current(connection: Connection) -> tuple[str | None, str | None]:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision(), head
+
+
+async def revision(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Return (the database's revision, the newest revision of the code)."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
