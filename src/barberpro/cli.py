@@ -111,7 +111,10 @@ async def _doctor(settings: Settings) -> bool:
         if current == head:
             say(True, f"schema: at the newest revision ({head})")
         else:
-            say(False, f"schema: at {current or 'nothing'}, code needs {head}: run `barberpro migrate`")
+            say(
+                False,
+                f"schema: at {current or 'nothing'}, code needs {head}: run `barberpro migrate`",
+            )
     except Exception as exc:
         say(False, f"database: cannot reach {url}: {exc.__class__.__name__}: {exc}")
     finally:
@@ -124,8 +127,11 @@ async def _doctor(settings: Settings) -> bool:
             answered = await store.ping()
         finally:
             await store.close()
-        say(answered, f"redis: {'answers' if answered else 'does not answer'} at "
-                      f"{_safe_url(settings.redis_url)}")
+        say(
+            answered,
+            f"redis: {'answers' if answered else 'does not answer'} at "
+            f"{_safe_url(settings.redis_url)}",
+        )
     return healthy
 
 

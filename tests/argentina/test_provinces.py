@@ -169,7 +169,7 @@ def spelled(draw: st.DrawFn, text: str) -> str:
 
 @given(data=st.data(), province=st.sampled_from(PROVINCES))
 def test_code_and_name_variants_normalise(data: st.DataObject, province: Province) -> None:
-    """A province's code or name in any case, with or without accents and padding, gives its code."""
+    """A code or name in any case, with or without accents and padding, gives the code."""
     text = data.draw(st.sampled_from([province.code, province.name]))
     assert normalize_province(data.draw(spelled(text))) == province.code
 

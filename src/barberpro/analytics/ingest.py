@@ -294,7 +294,11 @@ async def _update_payments(conn: AsyncConnection, new_events: list[dict[str, Any
         approved = at if row["status"] == "approved" else None
         state = latest.get(row["payment_id"])
         if state is None:
-            state = {"payment_id": row["payment_id"], "status_at": at, "first_approved_at": approved}
+            state = {
+                "payment_id": row["payment_id"],
+                "status_at": at,
+                "first_approved_at": approved,
+            }
             state.update({f: row[f] for f in _PAYMENT_FIELDS})
             latest[row["payment_id"]] = state
             continue

@@ -22,7 +22,12 @@ class Ingestor:
     """Validates bodies and stores them through the writer; shared by the routes."""
 
     def __init__(
-        self, *, writer: GroupCommitWriter, max_body_bytes: int, max_batch: int, max_future: timedelta
+        self,
+        *,
+        writer: GroupCommitWriter,
+        max_body_bytes: int,
+        max_batch: int,
+        max_future: timedelta,
     ) -> None:
         self.writer = writer
         self.max_body_bytes = max_body_bytes
@@ -75,8 +80,13 @@ class Ingestor:
                 413,
                 "payload_too_large",
                 f"a batch holds at most {self.max_batch} events, this one {len(batch.events)}",
-                fields=[{"field": "events", "reason": f"more than {self.max_batch} events",
-                         "type": "too_long"}],
+                fields=[
+                    {
+                        "field": "events",
+                        "reason": f"more than {self.max_batch} events",
+                        "type": "too_long",
+                    }
+                ],
             )
         now = datetime.now(UTC)
         results: list[dict[str, Any]] = []
@@ -88,15 +98,26 @@ class Ingestor:
             if model is None:
                 known = ", ".join(schemas.EVENT_MODELS)
                 reason = f"unknown event type {kind!r}: use one of {known}"
-                results.append(_item_error(index, [{"field": f"events.{index}.type",
-                                                    "reason": reason, "type": "unknown_type"}]))
+                results.append(
+                    _item_error(
+                        index,
+                        [
+                            {
+                                "field": f"events.{index}.type",
+                                "reason": reason,
+                                "type": "unknown_type",
+                            }
+                        ],
+                    )
+                )
                 continue
             try:
                 body = model.model_validate(item)
                 prepared = self.prepare(body, now=now, sent_at=batch.sent_at)
             except ValidationError as exc:
-                results.append(_item_error(index, field_errors(exc.errors(include_url=False),
-                                                               prefix=prefix)))
+                results.append(
+                    _item_error(index, field_errors(exc.errors(include_url=False), prefix=prefix))
+                )
                 continue
             except ApiError as exc:
                 fields = [{**f, "field": f"events.{index}.{f['field']}"} for f in exc.fields]
@@ -107,8 +128,10 @@ class Ingestor:
         outcomes = await self.store([p for _, p in good])
         for (index, prepared), outcome in zip(good, outcomes, strict=True):
             results[index] = _item_result(index, prepared, outcome)
-        counts = {o: sum(1 for r in results if r["outcome"] == o)
-                  for o in ("stored", "duplicate", "conflict", "invalid")}
+        counts = {
+            o: sum(1 for r in results if r["outcome"] == o)
+            for o in ("stored", "duplicate", "conflict", "invalid")
+        }
         return {
             "accepted": counts["stored"] + counts["duplicate"],
             "stored": counts["stored"],
@@ -127,8 +150,9 @@ def _invalid(exc: ValidationError) -> ApiError:
 def _conflict(prepared: Prepared) -> ApiError:
     field = "event_id" if prepared.kind == "event" else "session_id"
     reason = f"{prepared.key} was stored before with a different body"
-    return ApiError(409, "conflict", reason, fields=[{"field": field, "reason": reason,
-                                                      "type": "conflict"}])
+    return ApiError(
+        409, "conflict", reason, fields=[{"field": field, "reason": reason, "type": "conflict"}]
+    )
 
 
 def _item_error(index: int, fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -138,17 +162,29 @@ def _item_error(index: int, fields: list[dict[str, Any]]) -> dict[str, Any]:
 def _item_result(index: int, prepared: Prepared, outcome: Outcome) -> dict[str, Any]:
     key = "event_id" if prepared.kind == "event" else "session_id"
     if outcome is Outcome.CONFLICT:
-        return {"index": index, "status": 409, "outcome": "conflict", key: prepared.key,
-                "errors": _conflict(prepared).fields}
+        return {
+            "index": index,
+            "status": 409,
+            "outcome": "conflict",
+            key: prepared.key,
+            "errors": _conflict(prepared).fields,
+        }
     created = 201 if prepared.kind == "session" else 202
     status = 200 if outcome is Outcome.DUPLICATE else created
-    return {"index": index, "status": status, "outcome": outcome.value, key: prepared.key,
-            "duplicate": outcome is Outcome.DUPLICATE}
+    return {
+        "index": index,
+        "status": status,
+        "outcome": outcome.value,
+        key: prepared.key,
+        "duplicate": outcome is Outcome.DUPLICATE,
+    }
 
 
 def _event_answer(prepared: Prepared, outcome: Outcome) -> JSON:
     duplicate = outcome is Outcome.DUPLICATE
-    return JSON({"event_id": prepared.key, "duplicate": duplicate}, status_code=200 if duplicate else 202)
+    return JSON(
+        {"event_id": prepared.key, "duplicate": duplicate}, status_code=200 if duplicate else 202
+    )
 
 
 def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
@@ -157,7 +193,9 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
     ingest_role = Depends(auth.ingest)
 
     @router.post(
-        "/session/start", status_code=201, openapi_extra=json_body(schemas.SessionStart),
+        "/session/start",
+        status_code=201,
+        openapi_extra=json_body(schemas.SessionStart),
         summary="Start a session",
     )
     async def session_start(request: Request, _role: Role = ingest_role) -> JSON:
@@ -166,8 +204,12 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
         row = prepared.row
         duplicate = outcome is Outcome.DUPLICATE
         return JSON(
-            {"session_id": prepared.key, "province": row["province"],
-             "referral_channel": row["referral_channel"], "duplicate": duplicate},
+            {
+                "session_id": prepared.key,
+                "province": row["province"],
+                "referral_channel": row["referral_channel"],
+                "duplicate": duplicate,
+            },
             status_code=200 if duplicate else 201,
         )
 
@@ -176,20 +218,32 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
             return _event_answer(*await ingestor.one(request, model))
 
         endpoint.__doc__ = f"{summary}: 202 when stored, 200 with duplicate=true when seen before."
-        router.add_api_route(path, endpoint, methods=["POST"], status_code=202, summary=summary,
-                             openapi_extra=json_body(model), name=model.__name__.lower())
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["POST"],
+            status_code=202,
+            summary=summary,
+            openapi_extra=json_body(model),
+            name=model.__name__.lower(),
+        )
 
     event_route("/action", schemas.Action, "Track a user action")
     event_route("/funnel", schemas.Funnel, "Track a booking funnel step")
-    event_route("/provider/metrics", schemas.ProviderMetrics, "Track a provider's booking or rating")
+    event_route(
+        "/provider/metrics", schemas.ProviderMetrics, "Track a provider's booking or rating"
+    )
     event_route("/revenue", schemas.Revenue, "Track a payment and its status")
     event_route("/argentina/activity", schemas.Activity, "Track market activity in a province")
 
-    @router.post("/batch", status_code=207, openapi_extra=json_body(schemas.Batch),
-                 summary="Track up to 1000 events of any type")
+    @router.post(
+        "/batch",
+        status_code=207,
+        openapi_extra=json_body(schemas.Batch),
+        summary="Track up to 1000 events of any type",
+    )
     async def batch(request: Request, _role: Role = ingest_role) -> JSON:
         """Store the good items of a batch and answer each item with its own status."""
         return JSON(await ingestor.batch(request), status_code=207)
 
     return router
-

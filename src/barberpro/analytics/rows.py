@@ -13,6 +13,7 @@ import orjson
 
 from barberpro.analytics import schemas
 from barberpro.argentina import classify_referral
+from barberpro.db import tables
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -81,7 +82,9 @@ def body_hash(body: schemas._Body) -> str:
     ``sent_at`` and ``event_id`` are left out: a retry carries the same id and a new sent_at.
     """
     data = body.model_dump(mode="json", exclude={"sent_at", "event_id"}, exclude_none=True)
-    return hashlib.blake2b(orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
 
 
 _EVENT_TYPES: dict[type[schemas._Body], str] = {
@@ -102,7 +105,10 @@ def prepare(
     """
     client_sent = getattr(body, "sent_at", None) or sent_at
     moment = event_time(
-        timestamp=getattr(body, "timestamp", None), sent_at=client_sent, now=now, max_future=max_future
+        timestamp=getattr(body, "timestamp", None),
+        sent_at=client_sent,
+        now=now,
+        max_future=max_future,
     )
     at = to_micros(moment)
     received = to_micros(now)
@@ -156,18 +162,11 @@ def prepare(
             province=body.province,
         )
     elif isinstance(body, schemas.Activity):
-        row.update(
-            province=body.province, city=body.city, activity=body.activity, count=body.count
-        )
+        row.update(province=body.province, city=body.city, activity=body.activity, count=body.count)
     return Prepared(kind="event", key=event_id, row=row)
 
 
-_EVENT_COLUMNS = (
-    "event_id type body_hash occurred_at received_at session_id user_id action properties step "
-    "booking_id provider_id service_id provider_event rating payment_id amount_cents currency "
-    "status payment_method payment_type installments commission_cents province city activity "
-    "count"
-).split()
+_EVENT_COLUMNS = tuple(column.name for column in tables.events.columns)
 
 
 def _session_row(body: schemas.SessionStart, *, at: int, digest: str) -> Prepared:

@@ -11,7 +11,7 @@ from barberpro.api.errors import ApiError
 
 
 async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
-    """Return the raw body of a JSON request; 415 when it is not JSON, 413 when over ``max_bytes``."""
+    """Return the raw body of a JSON request; 415 unless JSON, 413 when over ``max_bytes``."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):

@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from barberpro.api.responses import JSON
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from barberpro.api.responses import JSON
 
 
 class ApiError(Exception):
@@ -42,14 +43,21 @@ class ApiError(Exception):
         return answer
 
 
-def field_errors(errors: Iterable[Any], *, prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
+def field_errors(
+    errors: Iterable[Any], *, prefix: Sequence[str | int] = ()
+) -> list[dict[str, Any]]:
     """Return pydantic's errors as ``{field, reason, type}``, the field as a dotted path."""
     found = []
     for err in errors:
         loc = [*prefix, *(p for p in err["loc"] if p != "body")]
         reason = str(err["msg"]).removeprefix("Value error, ")
-        found.append({"field": ".".join(str(p) for p in loc) or "body", "reason": reason,
-                      "type": err["type"]})
+        found.append(
+            {
+                "field": ".".join(str(p) for p in loc) or "body",
+                "reason": reason,
+                "type": err["type"],
+            }
+        )
     return found
 
 

@@ -133,8 +133,7 @@ def normalize_province(value: str) -> str:
     code = _LOOKUP.get(_fold(value))
     if code is None:
         raise UnknownProvinceError(
-            f"unknown province {value!r}: use an ISO 3166-2:AR code such as AR-X "
-            "or a province name"
+            f"unknown province {value!r}: use an ISO 3166-2:AR code such as AR-X or a province name"
         )
     return code
 

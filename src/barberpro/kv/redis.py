@@ -27,7 +27,9 @@ class RedisStore:
     async def get(self, key: str) -> bytes | None:
         """Return the value of ``key``."""
         value = await self._client.get(key)
-        return None if value is None else bytes(value)
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode()
 
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         """Store ``value`` under ``key``."""

@@ -1,0 +1,44 @@
+"""Settings: environment prefix, defaults, and production refusing to start without secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from barberpro.app import create_app
+from barberpro.config import ConfigurationError, Settings
+
+
+def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite file, no Redis, 10% commission and a 24 h funnel window by default."""
+    for name in ("DATABASE_URL", "REDIS_URL", "COMMISSION_RATE", "FUNNEL_WINDOW_HOURS", "ENV"):
+        monkeypatch.delenv(f"BARBERPRO_{name}", raising=False)
+    settings = Settings()
+    assert settings.database_url == "sqlite+aiosqlite:///./barberpro.db"
+    assert settings.redis_url is None
+    assert settings.commission_rate == 0.10
+    assert settings.funnel_window_hours == 24
+    assert settings.env == "development"
+
+
+def test_settings_come_from_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BARBERPRO_* variables set the fields; secrets stay hidden in repr."""
+    monkeypatch.setenv("BARBERPRO_COMMISSION_RATE", "0.15")
+    monkeypatch.setenv("BARBERPRO_ADMIN_TOKEN", "s3cret")
+    settings = Settings()
+    assert settings.commission_rate == 0.15
+    assert "s3cret" not in repr(settings)
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "s3cret"
+
+
+def test_production_refuses_to_start_without_tokens() -> None:
+    """In production a missing token stops create_app, naming the setting."""
+    settings = Settings(env="production", admin_token="a", ingest_token=None)
+    with pytest.raises(ConfigurationError, match="BARBERPRO_INGEST_TOKEN"):
+        create_app(settings)
+
+
+def test_unknown_database_scheme_is_named() -> None:
+    """A database URL of an unsupported scheme is reported with the setting's name."""
+    problems = Settings(database_url="mysql://x/y").problems()
+    assert any("BARBERPRO_DATABASE_URL" in p for p in problems)
