@@ -52,7 +52,7 @@ _SOURCE_ALIASES: Mapping[str, Channel] = {
     **dict.fromkeys(("instagram", "ig", "insta"), "instagram"),
     **dict.fromkeys(("facebook", "fb", "face"), "facebook"),
     **dict.fromkeys(("google", "googleads", "adwords"), "google"),
-    **dict.fromkeys(("direct",), "direct"),
+    "direct": "direct",
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
