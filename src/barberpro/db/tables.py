@@ -95,6 +95,8 @@ sessions = Table(
     Column("last_seen_at", BigInteger, nullable=False),
     Column("event_count", Integer, nullable=False),
     Index("ix_sessions_started_at", "started_at"),
+    Index("ix_sessions_last_seen_at", "last_seen_at"),
+    Index("ix_sessions_user_id", "user_id"),
 )
 
 # A payment's state: the fields of its latest status event by ``status_at``.
@@ -115,6 +117,126 @@ payments = Table(
     Column("payment_type", String(32)),
     Column("installments", SmallInteger),
     Column("province", String(4)),
-    # Earliest approval seen, whatever the status is now: revenue counts it on that day.
+    # Earliest approval seen, whatever the status is now: revenue counts it on that day, with
+    # the fields of that approving event (amount, commission, method...).
     Column("first_approved_at", BigInteger),
+    Column("approved_amount_cents", BigInteger),
+    Column("approved_currency", String(3)),
+    Column("approved_commission_cents", BigInteger),
+    Column("approved_method", String(32)),
+    Column("approved_type", String(32)),
+    Column("approved_installments", SmallInteger),
+    Column("approved_provider_id", String(ID)),
+    Column("approved_user_id", String(ID)),
+    # First refund and first chargeback: counted at the time of that event, by its amount.
+    Column("refunded_at", BigInteger),
+    Column("refunded_cents", BigInteger),
+    Column("refunded_currency", String(3)),
+    Column("charged_back_at", BigInteger),
+    Column("chargeback_cents", BigInteger),
+    Column("chargeback_currency", String(3)),
+    Index("ix_payments_first_approved_at", "first_approved_at"),
+    Index("ix_payments_status_at", "status_at"),
+    Index("ix_payments_refunded_at", "refunded_at"),
+    Index("ix_payments_charged_back_at", "charged_back_at"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Rollups, kept up to date by the writer in the same transaction as the events (migration 0002).
+# Hours are UTC hour numbers (micros // 3600e6); ART is UTC-3 without DST, so an hour bucket is
+# also an ART hour. Days and weeks are ART day numbers (see barberpro.analytics.timebuckets).
+
+# Every funnel step event with its unit (user_id, else session_id).
+funnel_events = Table(
+    "funnel_events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("unit", String(ID), nullable=False),
+    Column("step", SmallInteger, nullable=False),
+    Column("occurred_at", BigInteger, nullable=False),
+    Index("ix_funnel_events_unit_occurred_at", "unit", "occurred_at"),
+)
+
+# One row per step-1 event: how far the unit got from it within the funnel window (greedy
+# earliest chain), with the time of each step reached.
+funnel_starts = Table(
+    "funnel_starts",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("unit", String(ID), nullable=False),
+    Column("t1", BigInteger, nullable=False),
+    Column("reach", SmallInteger, nullable=False),
+    Column("t2", BigInteger),
+    Column("t3", BigInteger),
+    Column("t4", BigInteger),
+    Column("t5", BigInteger),
+    Index("ix_funnel_starts_t1", "t1"),
+    Index("ix_funnel_starts_unit", "unit"),
+)
+
+# First touch of every unit (a user_id or a session_id): its earliest session's dimensions.
+units = Table(
+    "units",
+    metadata,
+    Column("unit", String(ID), primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("first_session_id", String(ID), nullable=False),
+    Column("province", String(4)),
+    Column("device_type", String(16)),
+    Column("referral_channel", String(16)),
+)
+
+# ART weeks in which a client completed a payment (funnel step 5), for retention cohorts.
+client_weeks = Table(
+    "client_weeks",
+    metadata,
+    Column("unit", String(ID), primary_key=True),
+    Column("week", Integer, primary_key=True),
+)
+client_cohorts = Table(
+    "client_cohorts",
+    metadata,
+    Column("unit", String(ID), primary_key=True),
+    Column("cohort_week", Integer, nullable=False),
+    Index("ix_client_cohorts_cohort_week", "cohort_week"),
+)
+
+action_hourly = Table(
+    "action_hourly",
+    metadata,
+    Column("hour", Integer, primary_key=True),
+    Column("action", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# city is "" when the event named none (primary-key columns cannot be NULL).
+activity_hourly = Table(
+    "activity_hourly",
+    metadata,
+    Column("hour", Integer, primary_key=True),
+    Column("province", String(4), primary_key=True),
+    Column("city", String(ID), primary_key=True),
+    Column("activity", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+provider_hourly = Table(
+    "provider_hourly",
+    metadata,
+    Column("hour", Integer, primary_key=True),
+    Column("provider_id", String(ID), primary_key=True),
+    Column("completed", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("no_shows", Integer, nullable=False),
+    Column("ratings", Integer, nullable=False),
+    Column("rating_sum", Integer, nullable=False),
+)
+
+# Providers seen active (any provider event) per ART day and province, for market supply.
+provider_days = Table(
+    "provider_days",
+    metadata,
+    Column("day", Integer, primary_key=True),
+    Column("province", String(4), primary_key=True),
+    Column("provider_id", String(ID), primary_key=True),
 )
