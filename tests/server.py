@@ -74,19 +74,26 @@ def running_server(
     On exit the server gets SIGTERM (SIGKILL if it does not stop) and is always reaped.
     """
     port = free_port()
-    log = tempfile.TemporaryFile()
-    command = [BARBERPRO, "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers)]
-    process = subprocess.Popen(
-        command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
-        _wait_ready(server, startup_timeout)
-        yield server
-    finally:
-        _stop(server)
-        log.close()
+    command = [
+        BARBERPRO,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+        try:
+            _wait_ready(server, startup_timeout)
+            yield server
+        finally:
+            _stop(server)
 
 
 def _wait_ready(server: Server, timeout: float) -> None:
