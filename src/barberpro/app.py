@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro import __version__
+from barberpro.analytics import read_router, reports, rollups
 from barberpro.analytics.ingest import GroupCommitWriter
 from barberpro.analytics.router import Ingestor, build_router
 from barberpro.api import errors, openapi
@@ -50,6 +52,10 @@ def create_app(settings: Settings) -> FastAPI:
         kv=store_from_url(settings.redis_url),
         writer=GroupCommitWriter(
             engine,
+            rollup_settings=rollups.RollupSettings(
+                funnel_window_us=int(settings.funnel_window_hours * 3_600_000_000),
+                commission_rate=Decimal(str(settings.commission_rate)),
+            ),
             max_batch_rows=settings.ingest_max_batch_rows,
             queue_limit=settings.ingest_queue_limit,
         ),
@@ -89,6 +95,14 @@ def create_app(settings: Settings) -> FastAPI:
         max_future=timedelta(hours=settings.max_future_hours),
     )
     app.include_router(build_router(ingestor, services.auth), prefix="/api/v1")
+    report_settings = reports.ReportSettings(
+        funnel_window_hours=settings.funnel_window_hours,
+        session_timeout_us=int(settings.session_timeout_minutes * 60_000_000),
+        market_min_demand=settings.market_min_demand,
+    )
+    app.include_router(
+        read_router.build_router(engine, services.auth, report_settings), prefix="/api/v1"
+    )
     return app
 
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     commission_rate: float = Field(default=0.10, ge=0, le=1)
     funnel_window_hours: float = Field(default=24, gt=0)
     session_timeout_minutes: float = Field(default=30, gt=0)
+    # A province needs this much demand (searches + bookings) to be called underserved.
+    market_min_demand: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_batch_events: int = Field(default=1000, gt=0)
     max_future_hours: float = Field(default=23, ge=0)

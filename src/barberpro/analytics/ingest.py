@@ -16,9 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
 from barberpro.db import tables
 from barberpro.db.dialect import upsert
@@ -60,8 +61,16 @@ class _Plan:
 class GroupCommitWriter:
     """The single writer of events; start it once per process, submit from any request."""
 
-    def __init__(self, engine: AsyncEngine, *, max_batch_rows: int, queue_limit: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        rollup_settings: rollups.RollupSettings,
+        max_batch_rows: int,
+        queue_limit: int,
+    ) -> None:
         self._engine = engine
+        self._rollup_settings = rollup_settings
         self._max_batch_rows = max_batch_rows
         self._queue_limit = queue_limit
         self._queue: asyncio.Queue[_Request | None] = asyncio.Queue()
@@ -142,7 +151,13 @@ class GroupCommitWriter:
             stored_sessions, session_hashes = await _upsert_session_starts(conn, plan.sessions)
             new_events = [plan.events[k].row for k in plan.events if k in stored_events]
             await _touch_sessions(conn, new_events)
-            await _update_payments(conn, new_events)
+            touched = {r["session_id"] for r in new_events if r["session_id"] is not None}
+            await rollups.apply(
+                conn,
+                new_events=new_events,
+                touched_sessions=touched | stored_sessions,
+                settings=self._rollup_settings,
+            )
         self.commits += 1
         self.rows_written += len(stored_events) + len(stored_sessions)
         outcomes: list[Outcome] = []
@@ -266,71 +281,6 @@ async def _touch_sessions(conn: AsyncConnection, new_events: list[dict[str, Any]
         },
     )
     await conn.execute(stmt, list(spans.values()))
-
-
-_PAYMENT_FIELDS = (
-    "status",
-    "event_id",
-    "amount_cents",
-    "currency",
-    "commission_cents",
-    "booking_id",
-    "provider_id",
-    "user_id",
-    "payment_method",
-    "payment_type",
-    "installments",
-    "province",
-)
-
-
-async def _update_payments(conn: AsyncConnection, new_events: list[dict[str, Any]]) -> None:
-    """Keep each payment's state: the fields of its latest status event, its first approval."""
-    latest: dict[str, dict[str, Any]] = {}
-    for row in new_events:
-        if row["type"] != "revenue":
-            continue
-        at = row["occurred_at"]
-        approved = at if row["status"] == "approved" else None
-        state = latest.get(row["payment_id"])
-        if state is None:
-            state = {
-                "payment_id": row["payment_id"],
-                "status_at": at,
-                "first_approved_at": approved,
-            }
-            state.update({f: row[f] for f in _PAYMENT_FIELDS})
-            latest[row["payment_id"]] = state
-            continue
-        if approved is not None and (
-            state["first_approved_at"] is None or approved < state["first_approved_at"]
-        ):
-            state["first_approved_at"] = approved
-        if at >= state["status_at"]:  # later in the batch wins a tie, as it does across batches
-            state["status_at"] = at
-            state.update({f: row[f] for f in _PAYMENT_FIELDS})
-    if not latest:
-        return
-    table = tables.payments
-    stmt = upsert(conn.dialect.name, table)
-    ex = stmt.excluded
-    newer = ex.status_at >= table.c.status_at
-    set_: dict[str, Any] = {
-        f: case((newer, ex[f]), else_=table.c[f]) for f in (*_PAYMENT_FIELDS, "status_at")
-    }
-    set_["first_approved_at"] = case(
-        (table.c.first_approved_at.is_(None), ex.first_approved_at),
-        (
-            and_(
-                ex.first_approved_at.is_not(None),
-                ex.first_approved_at < table.c.first_approved_at,
-            ),
-            ex.first_approved_at,
-        ),
-        else_=table.c.first_approved_at,
-    )
-    stmt = stmt.on_conflict_do_update(index_elements=["payment_id"], set_=set_)
-    await conn.execute(stmt, list(latest.values()))
 
 
 def _least(a: Any, b: Any) -> Any:

@@ -1,0 +1,143 @@
+"""The booking funnel over a range, from the ``funnel_starts`` rollup (DESIGN.md's definition)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from barberpro.analytics.funnel_math import LAST_STEP, STEP_NAMES
+from barberpro.analytics.range import Range
+from barberpro.db import tables
+
+BREAKDOWNS = {
+    "province": "province",
+    "device": "device_type",
+    "referral_channel": "referral_channel",
+}
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitPath:
+    """A unit's furthest chain in the range, with its first touch."""
+
+    unit: str
+    times: tuple[int, ...]
+    province: str
+    device: str
+    referral_channel: str
+
+    @property
+    def reach(self) -> int:
+        """The furthest step reached."""
+        return len(self.times)
+
+
+async def unit_paths(conn: AsyncConnection, span: Range) -> list[UnitPath]:
+    """Return each unit's chosen chain: furthest reach, then earliest start, in ``span``."""
+    fs, u = tables.funnel_starts, tables.units
+    ranked = (
+        select(
+            fs.c.unit,
+            fs.c.reach,
+            fs.c.t1,
+            fs.c.t2,
+            fs.c.t3,
+            fs.c.t4,
+            fs.c.t5,
+            func.row_number()
+            .over(partition_by=fs.c.unit, order_by=(fs.c.reach.desc(), fs.c.t1, fs.c.event_id))
+            .label("rank"),
+        )
+        .where(fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us)
+        .subquery()
+    )
+    query = (
+        select(
+            ranked.c.unit,
+            ranked.c.reach,
+            ranked.c.t1,
+            ranked.c.t2,
+            ranked.c.t3,
+            ranked.c.t4,
+            ranked.c.t5,
+            u.c.province,
+            u.c.device_type,
+            u.c.referral_channel,
+        )
+        .select_from(ranked.outerjoin(u, u.c.unit == ranked.c.unit))
+        .where(ranked.c.rank == 1)
+    )
+    paths = []
+    for row in await conn.execute(query):
+        reach = row[1]
+        paths.append(
+            UnitPath(
+                unit=row[0],
+                times=tuple(row[2 : 2 + reach]),
+                province=row[7] or UNKNOWN,
+                device=row[8] or UNKNOWN,
+                referral_channel=row[9] or UNKNOWN,
+            )
+        )
+    return paths
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def summarize(paths: Sequence[UnitPath]) -> list[dict[str, Any]]:
+    """Return the per-step figures of ``paths``: units, conversions, drop-off, median time."""
+    reached = [0] * (LAST_STEP + 1)
+    gaps: dict[int, list[int]] = defaultdict(list)
+    for path in paths:
+        for step in range(1, path.reach + 1):
+            reached[step] += 1
+            if step > 1:
+                gaps[step].append(path.times[step - 1] - path.times[step - 2])
+    steps = []
+    for step in range(1, LAST_STEP + 1):
+        previous = reached[step - 1] if step > 1 else reached[1]
+        units = reached[step]
+        steps.append(
+            {
+                "step": step,
+                "name": STEP_NAMES[step - 1],
+                "units": units,
+                "conversion_from_previous": _rate(units, previous),
+                "conversion_from_start": _rate(units, reached[1]),
+                "drop_off": previous - units,
+                "drop_off_rate": _rate(previous - units, previous),
+                "median_seconds_from_previous": (median(gaps[step]) / 1e6 if gaps[step] else None),
+            }
+        )
+    return steps
+
+
+def report(
+    paths: Sequence[UnitPath], *, window_hours: float, breakdowns: Sequence[str] = tuple(BREAKDOWNS)
+) -> dict[str, Any]:
+    """Return the funnel section: steps overall and by each requested first-touch dimension."""
+    split: dict[str, list[dict[str, Any]]] = {}
+    for name in breakdowns:
+        groups: dict[str, list[UnitPath]] = defaultdict(list)
+        attribute = "device" if name == "device" else name
+        for path in paths:
+            groups[getattr(path, attribute)].append(path)
+        split[name] = [
+            {"value": value, "units": len(group), "steps": summarize(group)}
+            for value, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+    return {
+        "window_hours": window_hours,
+        "units": len(paths),
+        "steps": summarize(paths),
+        "breakdowns": split,
+    }

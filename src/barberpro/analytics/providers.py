@@ -1,0 +1,107 @@
+"""The provider leaderboard: bookings, ratings, earnings and peak hours of each barber."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from barberpro.analytics import hourly
+from barberpro.analytics.money import BASE_CURRENCY, ars
+from barberpro.analytics.range import Range
+from barberpro.analytics.revenue import approved_in
+from barberpro.analytics.timebuckets import HOUR_US, art_hour_of_day
+from barberpro.db import tables
+
+PEAK_HOURS = 3
+
+
+async def providers(
+    conn: AsyncConnection, span: Range, *, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Return the providers with activity or earnings in ``span``, by gross earnings."""
+    ph, ev, p = tables.provider_hourly, tables.events, tables.payments
+
+    def kind(name: str) -> Any:
+        return func.sum(case((ev.c.provider_event == name, 1), else_=0))
+
+    counts = await hourly.sums(
+        conn,
+        span,
+        keys=2,
+        from_rollup=lambda lo, hi: (
+            select(
+                ph.c.provider_id,
+                ph.c.hour,
+                func.sum(ph.c.completed),
+                func.sum(ph.c.cancelled),
+                func.sum(ph.c.no_shows),
+                func.sum(ph.c.ratings),
+                func.sum(ph.c.rating_sum),
+            )
+            .where(ph.c.hour >= lo, ph.c.hour < hi)
+            .group_by(ph.c.provider_id, ph.c.hour)
+        ),
+        from_events=lambda a, b: (
+            select(
+                ev.c.provider_id,
+                ev.c.occurred_at / HOUR_US,
+                kind("booking_completed"),
+                kind("booking_cancelled"),
+                kind("no_show"),
+                kind("rating"),
+                func.sum(case((ev.c.provider_event == "rating", ev.c.rating), else_=0)),
+            )
+            .where(ev.c.type == "provider_metrics", ev.c.occurred_at >= a, ev.c.occurred_at < b)
+            .group_by(ev.c.provider_id, ev.c.occurred_at / HOUR_US)
+        ),
+    )
+    totals: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    by_hour: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+    for (provider, hour), values in counts.items():
+        total = totals[provider]
+        for i, v in enumerate(values):
+            total[i] += v
+        by_hour[provider][art_hour_of_day(int(hour))] += values[0]
+    earnings = {
+        provider: (int(gross or 0), int(commission or 0))
+        for provider, gross, commission in await conn.execute(
+            select(
+                p.c.approved_provider_id,
+                func.sum(p.c.approved_amount_cents),
+                func.sum(p.c.approved_commission_cents),
+            )
+            .where(
+                *approved_in(span),
+                p.c.approved_currency == BASE_CURRENCY,
+                p.c.approved_provider_id.is_not(None),
+            )
+            .group_by(p.c.approved_provider_id)
+        )
+    }
+    board: list[dict[str, Any]] = []
+    gross_of: dict[str, int] = {}
+    for provider in set(totals) | set(earnings):
+        completed, cancelled, no_shows, ratings, rating_sum = totals.get(provider, [0] * 5)
+        gross, commission = earnings.get(provider, (0, 0))
+        gross_of[provider] = gross
+        hours = by_hour.get(provider, [0] * 24)
+        peaks = sorted((h for h in range(24) if hours[h]), key=lambda h: (-hours[h], h))
+        board.append(
+            {
+                "provider_id": provider,
+                "bookings_completed": completed,
+                "cancellations": cancelled,
+                "no_shows": no_shows,
+                "gross_ars": ars(gross),
+                "commission_ars": ars(commission),
+                "net_ars": ars(gross - commission),
+                "rating_avg": round(rating_sum / ratings, 2) if ratings else None,
+                "ratings": ratings,
+                "peak_hours_art": peaks[:PEAK_HOURS],
+            }
+        )
+    board.sort(key=lambda row: (-gross_of[row["provider_id"]], row["provider_id"]))
+    return board[:limit]

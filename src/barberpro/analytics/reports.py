@@ -1,0 +1,74 @@
+"""The two analytics reports: the live dashboard (a subset) and business intelligence (all)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from barberpro.analytics import engagement, funnel, market, providers, referrals, retention, revenue
+from barberpro.analytics.range import Range
+from barberpro.analytics.recommendations import recommend
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The knobs the reports read."""
+
+    funnel_window_hours: float
+    session_timeout_us: int
+    market_min_demand: int
+
+
+async def dashboard(
+    engine: AsyncEngine, span: Range, *, now_us: int, settings: ReportSettings
+) -> dict[str, Any]:
+    """Return the screen-sized report: funnel, sessions, revenue, regions, referrals."""
+    async with engine.connect() as conn:
+        paths = await funnel.unit_paths(conn, span)
+        return {
+            "range": span.describe(),
+            "funnel": funnel.report(
+                paths, window_hours=settings.funnel_window_hours, breakdowns=()
+            ),
+            "engagement": await engagement.engagement(
+                conn, span, now_us=now_us, session_timeout_us=settings.session_timeout_us
+            ),
+            "referrals": await referrals.referrals(conn, span, paths),
+            "revenue": await revenue.revenue(conn, span),
+            "regions": (await market.market(conn, span, min_demand=settings.market_min_demand))[
+                "provinces"
+            ],
+        }
+
+
+async def business_intelligence(
+    engine: AsyncEngine,
+    span: Range,
+    *,
+    now_us: int,
+    settings: ReportSettings,
+    breakdown: str | None = None,
+    provider_limit: int = 100,
+) -> dict[str, Any]:
+    """Return every section of DESIGN.md's business-intelligence report, with recommendations."""
+    chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
+    async with engine.connect() as conn:
+        paths = await funnel.unit_paths(conn, span)
+        report: dict[str, Any] = {
+            "range": span.describe(),
+            "funnel": funnel.report(
+                paths, window_hours=settings.funnel_window_hours, breakdowns=chosen
+            ),
+            "engagement": await engagement.engagement(
+                conn, span, now_us=now_us, session_timeout_us=settings.session_timeout_us
+            ),
+            "retention": await retention.retention(conn, span),
+            "providers": await providers.providers(conn, span, limit=provider_limit),
+            "revenue": await revenue.revenue(conn, span),
+            "market": await market.market(conn, span, min_demand=settings.market_min_demand),
+            "referrals": await referrals.referrals(conn, span, paths),
+        }
+    report["recommendations"] = recommend(report)
+    return report

@@ -1,0 +1,50 @@
+"""Retention cohorts: clients by the ART week of their first completed payment."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from barberpro.analytics.range import Range
+from barberpro.analytics.timebuckets import art_week, week_start
+from barberpro.db import tables
+
+
+async def retention(conn: AsyncConnection, span: Range) -> dict[str, Any]:
+    """Return the cohorts whose week lies in ``span``, with the weeks up to the range's end.
+
+    Period 0 is the cohort itself (every client, rate 1); period n counts the clients with a
+    completed payment in the n-th week after it.
+    """
+    first, last = art_week(span.start_us), art_week(span.end_us - 1)
+    cc, cw = tables.client_cohorts, tables.client_weeks
+    query = (
+        select(cc.c.cohort_week, cw.c.week, func.count())
+        .select_from(cc.join(cw, cw.c.unit == cc.c.unit))
+        .where(cc.c.cohort_week >= first, cc.c.cohort_week <= last, cw.c.week <= last)
+        .group_by(cc.c.cohort_week, cw.c.week)
+    )
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for cohort, week, clients in await conn.execute(query):
+        counts[cohort][week] = clients
+    cohorts = []
+    for cohort in sorted(counts):
+        size = counts[cohort].get(cohort, 0)
+        periods = []
+        for n in range(last - cohort + 1):
+            clients = counts[cohort].get(cohort + n, 0)
+            periods.append(
+                {
+                    "week": n,
+                    "week_start": week_start(cohort + n).isoformat(),
+                    "clients": clients,
+                    "rate": clients / size if size else None,
+                }
+            )
+        cohorts.append(
+            {"cohort_week": week_start(cohort).isoformat(), "clients": size, "periods": periods}
+        )
+    return {"cohorts": cohorts}
