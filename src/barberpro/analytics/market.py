@@ -12,8 +12,7 @@ from barberpro.analytics.range import Range
 from barberpro.analytics.timebuckets import art_day
 from barberpro.argentina import province_name
 from barberpro.db import tables
-
-UNKNOWN = "unknown"
+from barberpro.db.dialect import constant
 
 
 async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict[str, Any]:
@@ -34,9 +33,14 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
             .group_by(ah.c.province, ah.c.city, ah.c.activity)
         ),
         from_events=lambda a, b: (
-            select(ev.c.province, func.coalesce(ev.c.city, ""), ev.c.activity, func.sum(ev.c.count))
+            select(
+                ev.c.province,
+                func.coalesce(ev.c.city, constant("")),
+                ev.c.activity,
+                func.sum(ev.c.count),
+            )
             .where(ev.c.type == "activity", ev.c.occurred_at >= a, ev.c.occurred_at < b)
-            .group_by(ev.c.province, func.coalesce(ev.c.city, ""), ev.c.activity)
+            .group_by(ev.c.province, func.coalesce(ev.c.city, constant("")), ev.c.activity)
         ),
     )
     sessions = (
@@ -76,11 +80,14 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
         slot(provinces, province)[field] += count
         if city:
             slot(cities, (province, city))[field] += count
+    unlocated = 0
     for province, city, count in sessions:
-        key = province or UNKNOWN
-        slot(provinces, key)["sessions"] += count
+        if province is None:
+            unlocated += count
+            continue
+        slot(provinces, province)["sessions"] += count
         if city:
-            slot(cities, (key, city))["sessions"] += count
+            slot(cities, (province, city))["sessions"] += count
     for province in providers:
         slot(provinces, province)
 
@@ -91,7 +98,7 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
         rows.append(
             {
                 "province": code,
-                "name": province_name(code) if code != UNKNOWN else None,
+                "name": province_name(code),
                 **figures,
                 "demand": demand,
                 "active_providers": supply,
@@ -107,11 +114,16 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
     city_rows.sort(
         key=lambda r: (-(r["searches"] + r["bookings"]), -r["sessions"], r["province"], r["city"])
     )
-    return {"min_demand": min_demand, "provinces": rows, "cities": city_rows}
+    return {
+        "min_demand": min_demand,
+        "provinces": rows,
+        "cities": city_rows,
+        "sessions_without_province": unlocated,
+    }
 
 
 def _flag_underserved(rows: list[dict[str, Any]], *, min_demand: int) -> None:
-    candidates = [r for r in rows if r["province"] != UNKNOWN and r["demand"] >= min_demand]
+    candidates = [r for r in rows if r["demand"] >= min_demand]
     if not candidates:
         return
 

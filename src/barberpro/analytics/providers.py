@@ -14,6 +14,7 @@ from barberpro.analytics.range import Range
 from barberpro.analytics.revenue import approved_in
 from barberpro.analytics.timebuckets import HOUR_US, art_hour_of_day
 from barberpro.db import tables
+from barberpro.db.dialect import bucket
 
 PEAK_HOURS = 3
 
@@ -47,7 +48,7 @@ async def providers(
         from_events=lambda a, b: (
             select(
                 ev.c.provider_id,
-                ev.c.occurred_at / HOUR_US,
+                bucket(ev.c.occurred_at, HOUR_US),
                 kind("booking_completed"),
                 kind("booking_cancelled"),
                 kind("no_show"),
@@ -55,7 +56,7 @@ async def providers(
                 func.sum(case((ev.c.provider_event == "rating", ev.c.rating), else_=0)),
             )
             .where(ev.c.type == "provider_metrics", ev.c.occurred_at >= a, ev.c.occurred_at < b)
-            .group_by(ev.c.provider_id, ev.c.occurred_at / HOUR_US)
+            .group_by(ev.c.provider_id, bucket(ev.c.occurred_at, HOUR_US))
         ),
     )
     totals: dict[str, list[int]] = defaultdict(lambda: [0] * 5)

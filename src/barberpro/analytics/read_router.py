@@ -15,7 +15,7 @@ from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.responses import JSON
 
 FROM = Query(alias="from", description="ISO date (ART, whole day) or datetime; default today")
-TO = Query(description="ISO date (ART, whole day, included) or datetime (excluded)")
+TO = Query(alias="to", description="ISO date (ART, whole day, included) or datetime (excluded)")
 
 
 def build_router(

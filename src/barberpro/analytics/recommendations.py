@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from barberpro.argentina import CHANNELS
+
 MIN_INSTALLMENT_ATTEMPTS = 10
 LOW_APPROVAL = 0.80
 MIN_CHANNEL_UNITS = 10
@@ -102,7 +104,7 @@ def _installments(revenue: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _channels(referrals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ranked = [r for r in referrals if r["units"] >= MIN_CHANNEL_UNITS]
+    ranked = [r for r in referrals if r["channel"] in CHANNELS and r["units"] >= MIN_CHANNEL_UNITS]
     if len(ranked) < 2:
         return []
     ranked.sort(key=lambda r: (r["conversion_rate"], r["units"]))

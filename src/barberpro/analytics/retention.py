@@ -31,7 +31,7 @@ async def retention(conn: AsyncConnection, span: Range) -> dict[str, Any]:
     for cohort, week, clients in await conn.execute(query):
         counts[cohort][week] = clients
     cohorts = []
-    for cohort in sorted(counts):
+    for cohort in range(first, last + 1):
         size = counts[cohort].get(cohort, 0)
         periods = []
         for n in range(last - cohort + 1):

@@ -11,6 +11,7 @@ from barberpro.analytics.money import BASE_CURRENCY, ars
 from barberpro.analytics.range import Range
 from barberpro.analytics.timebuckets import HOUR_US, art_hour_of_day
 from barberpro.db import tables
+from barberpro.db.dialect import bucket
 
 
 def approved_in(span: Range) -> tuple[Any, ...]:
@@ -36,7 +37,8 @@ async def revenue(conn: AsyncConnection, span: Range) -> dict[str, Any]:
             .group_by(p.c.approved_currency)
         )
     }
-    payments, gross, commission = by_currency.pop(BASE_CURRENCY, (0, 0, 0))
+    payments, gross_sum, commission = by_currency.pop(BASE_CURRENCY, (0, 0, 0))
+    gross = int(gross_sum or 0)  # PostgreSQL sums bigints as numeric
     refunds = await _milestone_sum(
         conn, span, p.c.refunded_at, p.c.refunded_cents, p.c.refunded_currency
     )
@@ -47,9 +49,13 @@ async def revenue(conn: AsyncConnection, span: Range) -> dict[str, Any]:
     hourly = [{"hour": h, "gross_ars": 0.0, "payments": 0} for h in range(24)]
     hour_cents = [0] * 24
     for hour, count, amount in await conn.execute(
-        select(p.c.first_approved_at / HOUR_US, func.count(), func.sum(p.c.approved_amount_cents))
+        select(
+            bucket(p.c.first_approved_at, HOUR_US),
+            func.count(),
+            func.sum(p.c.approved_amount_cents),
+        )
         .where(*ars_basis)
-        .group_by(p.c.first_approved_at / HOUR_US)
+        .group_by(bucket(p.c.first_approved_at, HOUR_US))
     ):
         slot = art_hour_of_day(int(hour))
         hourly[slot]["payments"] = int(hourly[slot]["payments"]) + count
@@ -83,7 +89,7 @@ async def revenue(conn: AsyncConnection, span: Range) -> dict[str, Any]:
         "commission_ars": ars(commission),
         "refunds_ars": ars(refunds),
         "chargebacks_ars": ars(chargebacks),
-        "net_ars": ars(int(gross or 0) - refunds - chargebacks),
+        "net_ars": ars(gross - refunds - chargebacks),
         "payments_approved": payments,
         "hourly_art": hourly,
         "by_method": methods,

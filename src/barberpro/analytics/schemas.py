@@ -60,11 +60,16 @@ Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_l
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Text = Annotated[str, StringConstraints(max_length=2048)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+# Lower-cased before the pattern applies (StringConstraints checks the pattern first).
 PaymentMethod = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$"),
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
 ]
 Currency = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{3}$")
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import BigInteger, ColumnElement, Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -19,3 +19,17 @@ def upsert(dialect_name: str, table: Table) -> Any:
     if dialect_name == "sqlite":
         return sqlite.insert(table)
     raise ValueError(f"unsupported database dialect: {dialect_name!r}")
+
+
+def bucket(column: ColumnElement[int], width: int) -> ColumnElement[int]:
+    """Return ``column`` floor-divided by ``width`` as an integer on both dialects.
+
+    The width is inlined rather than bound so that the same expression in SELECT and GROUP BY
+    renders identically (PostgreSQL matches them textually), and ``//`` keeps it integral.
+    """
+    return column // literal_column(str(int(width)), BigInteger)
+
+
+def constant(text: str) -> ColumnElement[str]:
+    """Return a string literal inlined into the SQL (same reason as :func:`bucket`)."""
+    return literal_column("'" + text.replace("'", "''") + "'")
