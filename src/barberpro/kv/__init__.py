@@ -22,6 +22,18 @@ class KeyValueStore(Protocol):
         """Store ``value`` under ``key``, expiring after ``ttl_s`` seconds when given."""
         ...
 
+    async def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take or renew a lease: True when ``key`` was free or already held by ``owner``.
+
+        Atomic: of several owners asking at once, exactly one gets it. The lease expires after
+        ``ttl_s`` seconds unless renewed by calling ``acquire`` again with the same owner.
+        """
+        ...
+
+    async def release(self, key: str, owner: str) -> bool:
+        """Drop the lease on ``key`` when ``owner`` holds it; True when it was dropped."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...
@@ -52,6 +64,21 @@ class MemoryStore:
         """Store ``value`` under ``key``."""
         expires = None if ttl_s is None else time.monotonic() + ttl_s
         self._data[key] = (value, expires)
+
+    async def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take or renew the lease for ``owner``; atomic, as get and set never suspend."""
+        held = await self.get(key)
+        if held is not None and held != owner.encode():
+            return False
+        await self.set(key, owner.encode(), ttl_s=ttl_s)
+        return True
+
+    async def release(self, key: str, owner: str) -> bool:
+        """Drop the lease on ``key`` when ``owner`` holds it."""
+        if await self.get(key) != owner.encode():
+            return False
+        del self._data[key]
+        return True
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -5,6 +5,21 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+# Renew only the owner's own lease: GET and PEXPIRE in one step, so a lease that expired and
+# was taken by another instance meanwhile is never extended by the old owner.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 class RedisStore:
     """A KeyValueStore on Redis."""
@@ -35,6 +50,19 @@ class RedisStore:
         """Store ``value`` under ``key``."""
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         await self._client.set(key, value, px=px)
+
+    async def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Take the lease with SET NX PX, else renew it when ``owner`` already holds it."""
+        px = max(1, int(ttl_s * 1000))
+        if await self._client.set(key, owner.encode(), nx=True, px=px):
+            return True
+        renewed = await self._client.eval(_RENEW, 1, key, owner.encode(), px)
+        return bool(renewed)
+
+    async def release(self, key: str, owner: str) -> bool:
+        """Drop the lease on ``key`` when ``owner`` holds it (checked inside Redis)."""
+        dropped = await self._client.eval(_RELEASE, 1, key, owner.encode())
+        return bool(dropped)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -1,0 +1,1 @@
+"""Alerts: rules with severity and `for` duration, pending/firing/resolved, silences, notifiers."""
