@@ -1,0 +1,1 @@
+"""Payments: the MercadoPago webhook receiver, its durable retry queue and the API client."""

@@ -1,0 +1,1 @@
+"""MercadoPago: webhook signatures, the payments API client, payloads, and a local stand-in."""
