@@ -28,6 +28,7 @@ check: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

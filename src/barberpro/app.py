@@ -12,7 +12,9 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from barberpro import __version__
+from barberpro import __version__, monitoring
+from barberpro.alerts import router as alerts_router
+from barberpro.alerts import service as alerts_service
 from barberpro.analytics import read_router, reports, rollups
 from barberpro.analytics.ingest import GroupCommitWriter
 from barberpro.analytics.router import Ingestor, build_router
@@ -22,6 +24,9 @@ from barberpro.config import Settings
 from barberpro.db import migrate
 from barberpro.db.engine import create_engine
 from barberpro.kv import KeyValueStore, store_from_url
+from barberpro.payments import router as payments_router
+from barberpro.payments import service as payments_service
+from barberpro.realtime.server import Realtime
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +40,10 @@ class Services:
     kv: KeyValueStore
     writer: GroupCommitWriter
     auth: TokenAuth
+    alerts: alerts_service.Alerts
+    payments: payments_service.PaymentsService
+    monitor: monitoring.Monitor
+    realtime: Realtime
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -46,10 +55,13 @@ def create_app(settings: Settings) -> FastAPI:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    kv = store_from_url(settings.redis_url)
+    # Built first: it times every statement of the engine from the first one on.
+    monitor = monitoring.build(settings, engine=engine)
     services = Services(
         settings=settings,
         engine=engine,
-        kv=store_from_url(settings.redis_url),
+        kv=kv,
         writer=GroupCommitWriter(
             engine,
             rollup_settings=rollups.RollupSettings(
@@ -60,6 +72,16 @@ def create_app(settings: Settings) -> FastAPI:
             queue_limit=settings.ingest_queue_limit,
         ),
         auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
+        alerts=alerts_service.build(settings, db=engine, kv=kv),
+        payments=payments_service.PaymentsService(
+            engine=engine, config=payments_service.PaymentsConfig.from_settings(settings)
+        ),
+        monitor=monitor,
+        realtime=monitoring.realtime(
+            settings,
+            monitor=monitor,
+            auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
+        ),
     )
 
     @asynccontextmanager
@@ -72,10 +94,18 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
         await services.writer.start()
+        await services.monitor.start()
+        await services.realtime.start()
+        await services.alerts.start(services)
+        await services.payments.start(services)
         try:
             yield
         finally:
+            await services.alerts.stop()  # first: its last notifications go out via realtime
+            await services.realtime.stop()
+            await services.payments.stop()
             await services.writer.stop()
+            await services.monitor.stop()
             await services.kv.close()
             await engine.dispose()
 
@@ -93,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
         max_future=timedelta(hours=settings.max_future_hours),
+        observe=services.monitor.argentina.observe,
     )
     app.include_router(build_router(ingestor, services.auth), prefix="/api/v1")
     report_settings = reports.ReportSettings(
@@ -102,6 +133,26 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(
         read_router.build_router(engine, services.auth, report_settings), prefix="/api/v1"
+    )
+    app.include_router(alerts_router.build_router(services.alerts, services.auth), prefix="/api/v1")
+    app.include_router(
+        payments_router.build_router(services.payments, services.auth), prefix="/api/v1"
+    )
+    # Keep last: the monitoring middleware must be the outermost to time everything inside.
+    monitoring.install(
+        app,
+        settings=settings,
+        monitor=services.monitor,
+        realtime=services.realtime,
+        auth=services.auth,
+        health=monitoring.health_checker(
+            settings,
+            monitor=services.monitor,
+            engine=engine,
+            kv=kv,
+            backlog=services.writer,
+            version=__version__,
+        ),
     )
     return app
 

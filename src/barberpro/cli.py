@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +16,7 @@ from rich.console import Console
 from barberpro.config import Settings
 
 cli = typer.Typer(help="BarberPro launch-day backend.", no_args_is_help=True, add_completion=False)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -48,16 +51,27 @@ def serve(
         # Once here, before the workers fork, so they never race to create the schema.
         asyncio.run(_migrate(settings))
         os.environ["BARBERPRO_MIGRATE_ON_START"] = "false"
-    uvicorn.run(
-        "barberpro.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        lifespan="on",
-    )
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus_client's multiprocess mode: the workers keep their metrics (and the
+        # monitoring windows) in files here and every scrape merges them. Fresh for each run,
+        # so no earlier run's counts leak in; set before the workers start and import it.
+        metrics_dir = tempfile.mkdtemp(prefix="barberpro-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "barberpro.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            access_log=False,
+            lifespan="on",
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -135,6 +149,42 @@ async def _doctor(settings: Settings) -> bool:
     return healthy
 
 
+@cli.command("mp-sandbox")
+def mp_sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8090,
+    access_token: Annotated[
+        str | None,
+        typer.Option(envvar="BARBERPRO_MP_ACCESS_TOKEN", help="Bearer token to require."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(envvar="BARBERPRO_MP_WEBHOOK_SECRET", help="Secret to sign webhooks with."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of invented payments and faults.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Delay of every API answer.")] = 0.0,
+    error_rate: Annotated[float, typer.Option(min=0, max=1, help="Share answered 5xx.")] = 0.0,
+    rate_limit_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share answered 429 + Retry-After.")
+    ] = 0.0,
+) -> None:
+    """Serve a local stand-in of MercadoPago's payments API (control API under /_sandbox)."""
+    from barberpro.payments.mercadopago import sandbox
+
+    sandbox.run(
+        host=host,
+        port=port,
+        access_token=access_token or None,
+        webhook_secret=webhook_secret or None,
+        seed=seed,
+        faults={
+            "latency_ms": latency_ms,
+            "error_rate": error_rate,
+            "rate_limit_rate": rate_limit_rate,
+        },
+    )
+
+
 def _safe_url(url: str) -> str:
     """Return ``url`` without its password."""
     from sqlalchemy.engine import make_url
@@ -143,6 +193,59 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+export = typer.Typer(help="Write configuration for other tools.", no_args_is_help=True)
+cli.add_typer(export, name="export")
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"[green]✓[/green] wrote {output}")
+
+
+@export.command("prometheus-rules")
+def export_prometheus_rules(
+    output: Annotated[Path | None, typer.Option(help="File to write (default stdout).")] = None,
+) -> None:
+    """The alert rules (defaults plus overrides) as a Prometheus rules file."""
+    from barberpro.alerts import export as alert_export
+    from barberpro.alerts import service as alert_service
+
+    rules = alert_service.rules_from(_checked_rules_settings())
+    data, skipped = alert_export.prometheus_rules(rules)
+    for reason in skipped:
+        console.print(f"[yellow]![/yellow] left out: {reason}")
+    _write(alert_export.to_yaml(data) + "\n", output)
+
+
+@export.command("grafana-dashboard")
+def export_grafana_dashboard(
+    output: Annotated[Path | None, typer.Option(help="File to write (default stdout).")] = None,
+) -> None:
+    """A Grafana dashboard JSON over the metrics /metrics exposes."""
+    import json
+
+    from barberpro.alerts import grafana
+    from barberpro.alerts import service as alert_service
+
+    rules = alert_service.rules_from(_checked_rules_settings())
+    _write(json.dumps(grafana.grafana_dashboard(rules), indent=2) + "\n", output)
+
+
+def _checked_rules_settings() -> Settings:
+    from barberpro.alerts.rules import RuleError, load_rules
+
+    settings = _settings()
+    try:
+        load_rules(file=settings.alert_rules_file or None, env_json=settings.alert_rules)
+    except RuleError as exc:
+        console.print(f"[red]✗[/red] {exc}")
+        raise typer.Exit(2) from exc
+    return settings
 
 
 def main() -> None:

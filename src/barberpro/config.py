@@ -42,6 +42,102 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
 
+    # --- Monitoring and realtime (barberpro.monitoring, barberpro.realtime) ---
+    # Off: no timing middleware and no query timing (the routes still answer, with nothing).
+    monitoring_enabled: bool = True
+    # Statements slower than this are logged (fingerprint only, never the parameters).
+    slow_query_ms: float = Field(default=50, ge=0)
+    # This instance's name in metrics and the dashboard (default: the host name).
+    instance_name: str | None = None
+    # A token that may read /metrics (for the Prometheus scraper), besides the admin token.
+    metrics_token: SecretStr | None = None
+    # Workers/instances publish their windows this often, and the merged views lag by as much.
+    monitoring_share_interval_s: float = Field(default=1.0, gt=0, le=60)
+    system_sample_interval_s: float = Field(default=1.0, gt=0, le=60)
+    # An external socket server's `active` counts until its report is this old.
+    ws_report_ttl_s: float = Field(default=300, gt=0)
+    # The live dashboard pushed to the Socket.IO room "dashboard" this often.
+    realtime_push_interval_s: float = Field(default=5, gt=0)
+    # Health thresholds: degraded at the first, critical (503) at the second.
+    health_db_timeout_s: float = Field(default=2, gt=0)
+    health_memory_degraded_percent: float = Field(default=70, ge=0)
+    health_memory_critical_percent: float = Field(default=80, ge=0)
+    health_disk_degraded_percent: float = Field(default=90, ge=0)
+    health_disk_critical_percent: float = Field(default=98, ge=0)
+    # Test only: GET /api/v1/monitoring/test/slow?ms=&status= sleeps (default this many ms).
+    test_routes: bool = False
+    test_route_delay_ms: float = Field(default=0, ge=0)
+
+    @field_validator("metrics_token", "instance_name", mode="before")
+    @classmethod
+    def _monitoring_blank_is_unset(cls, value: object) -> object:
+        """Treat an empty monitoring variable as unset."""
+        return None if value == "" else value
+
+    # --- end of monitoring and realtime ---
+
+    # --- Alerts (barberpro.alerts) ---
+    # Evaluate the alert rules in this instance (with several, the one holding the lease does).
+    alert_enabled: bool = True
+    alert_interval_s: float = Field(default=10, gt=0)
+    # Rule overrides: a TOML file of [rules.NAME] tables, then JSON {"NAME": {...}} on top.
+    alert_rules_file: str | None = None
+    alert_rules: str | None = None
+    # Notifications are POSTed here (Alertmanager webhook shape with a Slack "text").
+    alert_webhook_url: str | None = None
+    alert_webhook_timeout_s: float = Field(default=5, gt=0)
+    alert_webhook_attempts: int = Field(default=3, ge=1)
+
+    # --- MercadoPago payments (barberpro.payments) ---
+    # The webhook secret of "Your integrations" (HMAC of x-signature); required in production.
+    mp_webhook_secret: SecretStr | None = None
+    # The access token the worker sends to MercadoPago's API; required in production.
+    mp_access_token: SecretStr | None = None
+    mp_api_url: str = "https://api.mercadopago.com"
+    # Replay window on the signature's ts, in seconds; unset (the default) turns it off.
+    mp_signature_tolerance_s: float | None = Field(default=None, gt=0)
+    # Processing attempts of one notification before it goes to the dead-letter list.
+    mp_max_attempts: int = Field(default=8, ge=1)
+    # Backoff between the queue's attempts: the base doubles per attempt up to the cap, jittered.
+    mp_retry_base_s: float = Field(default=5.0, gt=0)
+    mp_retry_cap_s: float = Field(default=900.0, gt=0)
+    # Retries inside one attempt (timeouts, 429, 5xx), with their own quicker backoff.
+    mp_call_attempts: int = Field(default=3, ge=1)
+    mp_call_backoff_base_s: float = Field(default=0.25, gt=0)
+    mp_call_backoff_cap_s: float = Field(default=4.0, gt=0)
+    mp_http_timeout_s: float = Field(default=10.0, gt=0)
+    # Circuit breaker: open after this many consecutive failures; one trial call after reset.
+    mp_breaker_failures: int = Field(default=5, ge=1)
+    mp_breaker_reset_s: float = Field(default=30.0, gt=0)
+    # The in-service worker: notifications processed at once, claim lease, idle poll. The lease
+    # must outlast one attempt (call attempts x HTTP timeout + backoff, twice for a chargeback).
+    mp_worker_enabled: bool = True
+    mp_worker_concurrency: int = Field(default=8, ge=1, le=256)
+    mp_lease_s: float = Field(default=120.0, gt=0)
+    mp_poll_s: float = Field(default=1.0, gt=0)
+
+    @field_validator(
+        "mp_webhook_secret", "mp_access_token", "mp_signature_tolerance_s", mode="before"
+    )
+    @classmethod
+    def _mp_blank_is_unset(cls, value: object) -> object:
+        """Treat an empty MercadoPago variable as unset."""
+        return None if value == "" else value
+
+    def _mercadopago_problems(self) -> list[str]:
+        """Return what stops the MercadoPago settings from running (empty when fine)."""
+        found: list[str] = []
+        if self.env == "production":
+            if self.mp_webhook_secret is None:
+                found.append("BARBERPRO_MP_WEBHOOK_SECRET is not set; production needs it")
+            if self.mp_access_token is None:
+                found.append("BARBERPRO_MP_ACCESS_TOKEN is not set; production needs it")
+        if not self.mp_api_url.startswith(("http://", "https://")):
+            found.append("BARBERPRO_MP_API_URL must start with http:// or https://")
+        return found
+
+    # --- end of MercadoPago payments ---
+
     @field_validator("admin_token", "ingest_token", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -76,6 +172,13 @@ class Settings(BaseSettings):
             ("redis://", "rediss://", "memory://")
         ):
             found.append("BARBERPRO_REDIS_URL must start with redis://, rediss:// or memory://")
+        found.extend(self._mercadopago_problems())
+        from barberpro.alerts.rules import RuleError, load_rules  # alerts imports this module
+
+        try:
+            load_rules(file=self.alert_rules_file or None, env_json=self.alert_rules)
+        except RuleError as exc:
+            found.append(str(exc))
         return found
 
     def check(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,11 +29,14 @@ class Ingestor:
         max_body_bytes: int,
         max_batch: int,
         max_future: timedelta,
+        observe: Callable[[Prepared], None] | None = None,
     ) -> None:
         self.writer = writer
         self.max_body_bytes = max_body_bytes
         self.max_batch = max_batch
         self.max_future = max_future
+        # Called with each newly stored event (monitoring counts provinces and payments).
+        self.observe = observe
 
     def prepare(
         self, body: schemas._Body, *, now: datetime, sent_at: datetime | None = None
@@ -51,9 +55,14 @@ class Ingestor:
     async def store(self, items: list[Prepared]) -> list[Outcome]:
         """Store durably; 503 when the writer cannot take more."""
         try:
-            return await self.writer.submit(items)
+            outcomes = await self.writer.submit(items)
         except WriterUnavailable as exc:
             raise ApiError(503, "unavailable", str(exc), headers={"Retry-After": "1"}) from exc
+        if self.observe is not None:
+            for item, outcome in zip(items, outcomes, strict=True):
+                if outcome is Outcome.STORED:
+                    self.observe(item)
+        return outcomes
 
     async def one(self, request: Request, model: type[schemas._Body]) -> tuple[Prepared, Outcome]:
         """Read, validate and store a single event."""

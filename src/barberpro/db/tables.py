@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -239,4 +240,75 @@ provider_days = Table(
     Column("day", Integer, primary_key=True),
     Column("province", String(4), primary_key=True),
     Column("provider_id", String(ID), primary_key=True),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Alerts (migration 0003, alerts engineer): silences and the history of alert transitions.
+
+# A silence mutes the notifications of the alerts its matchers select, from starts_at until
+# ends_at; DELETE expires it (ends_at = now) rather than erasing it, as Alertmanager does.
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("silence_id", String(36), primary_key=True),
+    Column("matchers", Text, nullable=False),  # JSON [{"name", "value", "op"}]
+    Column("starts_at", BigInteger, nullable=False),
+    Column("ends_at", BigInteger, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_alert_silences_ends_at", "ends_at"),
+)
+
+# Every change of phase of every alert, with whether it was muted and whether anyone was told.
+alert_history = Table(
+    "alert_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("fingerprint", String(16), nullable=False),
+    Column("alertname", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("before", String(16), nullable=False),
+    Column("after", String(16), nullable=False),
+    Column("value", Float),
+    Column("labels", Text, nullable=False),  # JSON object
+    Column("silenced", Boolean, nullable=False),
+    Column("inhibited", Boolean, nullable=False),
+    Column("notified", Boolean, nullable=False),
+    Index("ix_alert_history_at", "at"),
+    Index("ix_alert_history_fingerprint_at", "fingerprint", "at"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Payments (migration 0004, payments engineer): MercadoPago notifications and their retry queue.
+
+# Every accepted MercadoPago notification, unique by (notification id, request id) so that
+# MercadoPago's redeliveries are recognised. The table is the durable work queue: status
+# pending -> processing (claimed by a worker until lease_until) -> done, or back to pending
+# with a later next_attempt_at, or dead (the dead-letter list) after the last attempt; other
+# topics are stored as skipped. request_id is "" when the notification carried none.
+mp_notifications = Table(
+    "mp_notifications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("notification_id", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("topic", String(32), nullable=False),
+    Column("action", String(64)),
+    Column("resource_id", String(64), nullable=False),
+    Column("body", Text),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("lease_owner", String(36)),
+    Column("lease_until", BigInteger),
+    Column("received_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("processed_at", BigInteger),
+    Column("last_error", Text),
+    Column("last_http_status", SmallInteger),
+    Index("ux_mp_notifications_notification_request", "notification_id", "request_id", unique=True),
+    Index("ix_mp_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_mp_notifications_resource_id", "resource_id"),
 )

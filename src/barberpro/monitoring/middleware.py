@@ -1,0 +1,225 @@
+"""Pure ASGI middleware timing every HTTP request by route template, method and status class.
+
+Never ``BaseHTTPMiddleware``: it runs the app in a separate task and copies the response through
+a stream, which roughly halves throughput. This one adds a wrapper around ``send`` (to see the
+status) and a few dictionary operations after the answer:
+
+- the route is Starlette's matched route (``scope["route"]``, or FastAPI's effective route for
+  included routers), read as a template such as ``/api/v1/analytics/action``; a request no route
+  matched is ``<unmatched>``, so raw paths and ids never become labels;
+- the Prometheus children for each (route, method, status class) are bound once and cached;
+- the latency goes into this process's 10-second slot (see :mod:`barberpro.monitoring.windows`);
+- requests in flight are the live scopes, read at scrape time (no lock on the hot path);
+- database time spent by the request is added up through a context variable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, MutableMapping
+from itertools import accumulate
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from barberpro.monitoring.context import RequestCost, current_request
+from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
+from barberpro.monitoring.metrics import (
+    DURATION_BUCKETS,
+    HTTP_DURATION_HELP,
+    HTTP_REQUESTS_HELP,
+    FunctionCollector,
+    Metrics,
+)
+from barberpro.monitoring.windows import Ring
+
+UNMATCHED = "<unmatched>"
+_LABELS = ["method", "route", "status_class"]
+# Each contract bucket bound (seconds) is one of the fine edges (ms): its cumulative count is
+# the sum of the fine buckets up to that edge, exactly.
+_PROM_INDEX = [
+    (bound, LATENCY_EDGES_MS.index(round(bound * 1000, 6))) for bound in DURATION_BUCKETS
+]
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))  # "0.005", "1.0": the exposition's spelling of these bounds
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUS_CLASS = {code: f"{code // 100}xx" for code in range(100, 600)}
+
+
+def route_template(scope: MutableMapping[str, Any]) -> str:
+    """Return the template of the route that handled ``scope``, ``<unmatched>`` when none did."""
+    fastapi_scope = scope.get("fastapi")
+    if fastapi_scope is not None:
+        # FastAPI keeps included routers whole; the prefixed template is on the effective route.
+        context = fastapi_scope.get("effective_route_context")
+        if context is not None:
+            path = getattr(context, "path_format", None)
+            if path:
+                return str(path)
+    route = scope.get("route")
+    if route is None:
+        return UNMATCHED
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not path:
+        return UNMATCHED
+    if not isinstance(route, Mount):
+        # A route of a mounted sub-application: its template is relative to the mount.
+        prefix = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
+        path = prefix + path
+    return str(path)
+
+
+class _Binding:
+    """What one (route, method, status class) records into, looked up once and cached.
+
+    With one process: ``total``, a cumulative histogram exported at scrape time. Under several
+    workers: the bound prometheus_client children (``counter``, ``histogram``), whose values
+    live in the files every worker's scrape merges.
+    """
+
+    __slots__ = ("counter", "error", "histogram", "key", "total")
+
+    def __init__(self, metrics: Metrics, route: str, method: str, status_class: str) -> None:
+        self.key = ("http", route, method, status_class)
+        self.error = status_class == "5xx"
+        self.total: Stat | None = None
+        self.counter: Any = None
+        self.histogram: Any = None
+        if metrics.http_requests is not None and metrics.http_duration is not None:
+            labels = {"method": method, "route": route, "status_class": status_class}
+            self.counter = metrics.http_requests.labels(**labels)
+            self.histogram = metrics.http_duration.labels(**labels)
+        else:
+            self.total = Stat(LATENCY_EDGES_MS)
+
+
+class HttpRecorder:
+    """Per-process HTTP state: bindings, the windows' ring, the requests in flight."""
+
+    def __init__(self, *, ring: Ring, metrics: Metrics) -> None:
+        self._ring = ring
+        self._metrics = metrics
+        self._bindings: dict[tuple[str, str, int], _Binding] = {}
+        self._classes: dict[tuple[str, str, str], _Binding] = {}
+        self.live: dict[int, MutableMapping[str, Any]] = {}
+        if not metrics.multiprocess:
+            metrics.add_collector(FunctionCollector(self.collect))
+
+    def finish(self, scope: MutableMapping[str, Any], status: int, seconds: float) -> str:
+        """Record one answered request; return its route template."""
+        route = route_template(scope)
+        method = scope["method"]
+        if method not in METHODS:
+            method = "OTHER"
+        key = (route, method, status)
+        binding = self._bindings.get(key)
+        if binding is None:
+            binding = self._bind(route, method, status)
+        ms = seconds * 1000.0
+        self._ring.stat(binding.key).record(ms, binding.error)
+        total = binding.total
+        if total is not None:
+            total.record(ms, binding.error)
+        else:
+            binding.counter.inc()
+            binding.histogram.observe(seconds)
+        return route
+
+    def _bind(self, route: str, method: str, status: int) -> _Binding:
+        status_class = _STATUS_CLASS.get(status, "5xx" if status >= 600 else "1xx")
+        labels = (route, method, status_class)
+        binding = self._classes.get(labels)
+        if binding is None:
+            binding = self._classes[labels] = _Binding(self._metrics, *labels)
+        self._bindings[(route, method, status)] = binding
+        return binding
+
+    def collect(self) -> Iterator[Metric]:
+        """Scrape-time families of the HTTP request metrics (one process only)."""
+        requests = CounterMetricFamily(
+            "barberpro_http_requests", HTTP_REQUESTS_HELP, labels=_LABELS
+        )
+        duration = HistogramMetricFamily(
+            "barberpro_http_request_duration_seconds", HTTP_DURATION_HELP, labels=_LABELS
+        )
+        for (route, method, status_class), binding in list(self._classes.items()):
+            total = binding.total
+            if total is None:
+                continue
+            labels = [method, route, status_class]
+            requests.add_metric(labels, total.count)
+            cumulative = list(accumulate(total.buckets))
+            buckets = [(_le(bound), float(cumulative[i])) for bound, i in _PROM_INDEX]
+            buckets.append(("+Inf", float(total.count)))
+            duration.add_metric(labels, buckets, total.total / 1000.0)
+        yield requests
+        yield duration
+
+    def db_cost(self, route: str, method: str, cost: RequestCost) -> None:
+        """Attribute a request's database time to its route."""
+        if method not in METHODS:
+            method = "OTHER"
+        self._ring.record(("http_db", route, method), cost.db_ms)
+        self._ring.add(("http_dbq", route, method), cost.db_queries)
+
+    def in_flight(self) -> dict[tuple[str, str], int]:
+        """Return the requests being answered now, by (method, route)."""
+        found: dict[tuple[str, str], int] = {}
+        for scope in list(self.live.values()):
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            key = (method, route_template(scope))
+            found[key] = found.get(key, 0) + 1
+        return found
+
+
+class MonitoringMiddleware:
+    """Times HTTP requests into an :class:`HttpRecorder`; other scopes pass straight through."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        recorder: HttpRecorder,
+        exclude_prefixes: tuple[str, ...] = (),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.app = app
+        self._recorder = recorder
+        self._exclude = exclude_prefixes
+        self._clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request through the app and record it."""
+        if scope["type"] != "http" or (self._exclude and scope["path"].startswith(self._exclude)):
+            await self.app(scope, receive, send)
+            return
+        recorder = self._recorder
+        status = 0
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        cost = RequestCost()
+        token = current_request.set(cost)
+        ident = id(scope)
+        recorder.live[ident] = scope
+        started = self._clock()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            # No answer started (the app raised): the server error handler answers 500.
+            elapsed = self._clock() - started
+            del recorder.live[ident]
+            current_request.reset(token)
+            route = recorder.finish(scope, status or 500, elapsed)
+            if cost.db_queries:
+                recorder.db_cost(route, scope["method"], cost)

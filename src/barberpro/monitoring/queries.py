@@ -1,0 +1,235 @@
+"""SQL timing through SQLAlchemy's engine events: fingerprints, slow queries, pool and failures.
+
+``before_cursor_execute`` / ``after_cursor_execute`` bracket every statement the driver runs
+(an ``executemany`` is one call with many parameter sets: one statement, counted once; SQLAlchemy's
+"insertmanyvalues" batches are one call each). Each statement is reduced to a fingerprint
+(literals and bound parameters become ``?``, IN-lists and VALUES rows collapse) so the same query
+with other values is one series. Parameters are never logged: they hold personal data.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from barberpro.monitoring.context import current_request
+from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.windows import Ring
+
+log = structlog.get_logger(__name__)
+
+OPERATIONS = ("select", "insert", "update", "delete")
+_FINGERPRINT_CACHE_MAX = 4096
+_MAX_FINGERPRINT_CHARS = 2000
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_STRINGS = re.compile(r"'(?:[^']|'')*'|E'(?:[^'\\]|\\.|'')*'")
+_PARAMS = re.compile(r"%\([^)]+\)s|%s|\$\d+|(?<![:\w]):[A-Za-z_]\w*|\?")
+_NUMBERS = re.compile(r"(?<![\w.\"])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+_SPACE = re.compile(r"\s+")
+_IN_LIST = re.compile(r"\bIN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.I)
+_ROW = r"\(\s*\?(?:\s*,\s*\?)*\s*\)"
+_VALUES = re.compile(rf"\bVALUES\s*({_ROW})(?:\s*,\s*{_ROW})+", re.I)
+_PAREN_SPACE = re.compile(r"\(\s+|\s+\)")
+
+
+def fingerprint(statement: str) -> str:
+    """Return ``statement`` with values normalised, so one query shape is one series.
+
+    Comments go, string and number literals and bound parameters (``?``, ``$1``, ``%(x)s``,
+    ``:x``) become ``?``, an IN-list of them becomes ``IN (?+)``, several VALUES rows become
+    one row followed by ``+``, and whitespace collapses to single spaces.
+    """
+    text = _COMMENTS.sub(" ", statement)
+    text = _STRINGS.sub("?", text)
+    text = _PARAMS.sub("?", text)
+    text = _NUMBERS.sub("?", text)
+    text = _SPACE.sub(" ", text).strip()
+    text = _PAREN_SPACE.sub(lambda m: m.group(0).strip(), text)
+    text = _IN_LIST.sub("IN (?+)", text)
+    text = _VALUES.sub(lambda m: f"VALUES {_SPACE.sub(' ', m.group(1))}+", text)
+    return text[:_MAX_FINGERPRINT_CHARS]
+
+
+def operation_of(fingerprinted: str) -> str:
+    """Return select/insert/update/delete/other for a statement (a WITH ... is read ahead)."""
+    head = fingerprinted[:6].lower()
+    if head in OPERATIONS:
+        return head
+    lowered = fingerprinted.lower()
+    if lowered.startswith("with"):
+        for op in OPERATIONS:
+            if f" {op} " in f" {lowered} ":
+                return op
+    return "other"
+
+
+class QueryTimer:
+    """Times every statement of one engine into the windows and the Prometheus metrics."""
+
+    def __init__(
+        self,
+        *,
+        ring: Ring,
+        metrics: Metrics,
+        slow_query_ms: float,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._ring = ring
+        self._metrics = metrics
+        self._slow_ms = slow_query_ms
+        self._clock = clock
+        self._cache: dict[str, tuple[str, str]] = {}
+        self._children: dict[str, tuple[Any, Any]] = {}
+        self.pool_saturated = 0
+        self._engine: Engine | None = None
+
+    def attach(self, engine: AsyncEngine) -> None:
+        """Listen to ``engine``'s statement, error and pool events."""
+        sync = engine.sync_engine
+        self._engine = sync
+        event.listen(sync, "before_cursor_execute", self._before)
+        event.listen(sync, "after_cursor_execute", self._after)
+        event.listen(sync, "handle_error", self._error)
+        event.listen(sync, "do_connect", self._connect)
+        event.listen(sync.pool, "checkout", self._checkout)
+        event.listen(sync.pool, "checkin", self._pool_changed)
+
+    def detach(self) -> None:
+        """Stop listening (the engine outlives the app in some tests)."""
+        sync = self._engine
+        if sync is None:
+            return
+        for name, fn in (
+            ("before_cursor_execute", self._before),
+            ("after_cursor_execute", self._after),
+            ("handle_error", self._error),
+            ("do_connect", self._connect),
+        ):
+            if event.contains(sync, name, fn):
+                event.remove(sync, name, fn)
+        for pool_event, listener in (
+            ("checkout", self._checkout),
+            ("checkin", self._pool_changed),
+        ):
+            if event.contains(sync.pool, pool_event, listener):
+                event.remove(sync.pool, pool_event, listener)
+        self._engine = None
+
+    def _shape(self, statement: str) -> tuple[str, str]:
+        found = self._cache.get(statement)
+        if found is None:
+            shape = fingerprint(statement)
+            found = (shape, operation_of(shape))
+            if len(self._cache) < _FINGERPRINT_CACHE_MAX:
+                self._cache[statement] = found
+        return found
+
+    def _before(
+        self,
+        _conn: Any,
+        _cursor: Any,
+        _statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        if context is not None:
+            context._barberpro_t0 = self._clock()
+
+    def _after(
+        self,
+        _conn: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        started = getattr(context, "_barberpro_t0", None)
+        if started is None:
+            return
+        self._observe(statement, (self._clock() - started) * 1000.0, executemany, error=False)
+
+    def _observe(self, statement: str, ms: float, executemany: bool, *, error: bool) -> None:
+        shape, op = self._shape(statement)
+        self._ring.record(("db", shape, op), ms, error)
+        children = self._children.get(op)
+        if children is None:
+            children = self._children[op] = (
+                self._metrics.db_queries.labels(operation=op),
+                self._metrics.db_duration.labels(operation=op),
+            )
+        children[0].inc()
+        children[1].observe(ms / 1000.0)
+        cost = current_request.get()
+        if cost is not None:
+            cost.db_ms += ms
+            cost.db_queries += 1
+        if ms >= self._slow_ms:
+            log.warning(
+                "slow query",
+                ms=round(ms, 2),
+                threshold_ms=self._slow_ms,
+                operation=op,
+                fingerprint=shape,
+                executemany=executemany,
+            )
+
+    def _error(self, ctx: ExceptionContext) -> None:
+        context = ctx.execution_context
+        started = getattr(context, "_barberpro_t0", None)
+        if started is not None and ctx.statement is not None:
+            ms = (self._clock() - started) * 1000.0
+            self._observe(ctx.statement, ms, False, error=True)
+        # A connection lost mid-use (or found dead by the pre-ping); failures to connect at all
+        # are counted by _connect, whatever the driver raises.
+        if ctx.is_disconnect and ctx.connection is not None:
+            self.connection_failed()
+
+    def _connect(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # Making the connection here (do_connect may return it) is the one place that sees every
+        # failure to connect: some drivers raise OSError, which never reaches handle_error.
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception:
+            self.connection_failed()
+            raise
+
+    def connection_failed(self) -> None:
+        """Count one failed or lost database connection."""
+        self._metrics.db_connection_failures.inc()
+        self._ring.add(("db_conn_fail",))
+
+    def _checkout(self, *_args: Any) -> None:
+        checked_out, _overflow, capacity = self._pool_changed()
+        if capacity and checked_out >= capacity:
+            # SQLAlchemy has no event before a checkout blocks; a checkout that takes the last
+            # free connection is the closest observable sign that the next one will wait.
+            self.pool_saturated += 1
+            self._ring.add(("db_pool_saturated",))
+
+    def _pool_changed(self, *_args: Any) -> tuple[int, int, int]:
+        checked_out, overflow, capacity = self.pool_usage()
+        self._metrics.db_pool_checked_out.set(checked_out)
+        self._metrics.db_pool_overflow.set(overflow)
+        return checked_out, overflow, capacity
+
+    def pool_usage(self) -> tuple[int, int, int]:
+        """Return (checked out, overflow, capacity) of the pool; capacity 0 when unbounded."""
+        pool: Any = self._engine.pool if self._engine is not None else None
+        if pool is None:
+            return 0, 0, 0
+        checked_out = int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
+        overflow = int(pool.overflow()) if hasattr(pool, "overflow") else 0
+        size = int(pool.size()) if hasattr(pool, "size") else 0
+        max_overflow = int(getattr(pool, "_max_overflow", 0))
+        capacity = size + max_overflow if size and max_overflow >= 0 else 0
+        return checked_out, overflow, capacity

@@ -1,0 +1,253 @@
+"""``services.monitor``: every monitoring part of one process, and the merged view of all."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from barberpro.monitoring.argentina import ArgentinaCounters
+from barberpro.monitoring.histogram import Stat
+from barberpro.monitoring.metrics import FunctionCollector, Metrics
+from barberpro.monitoring.middleware import HttpRecorder
+from barberpro.monitoring.queries import QueryTimer
+from barberpro.monitoring.shared import Peer, SharedView, store_for
+from barberpro.monitoring.system import SystemSampler
+from barberpro.monitoring.webhooks import WebhookTracker
+from barberpro.monitoring.websockets import ConnectionTracker
+from barberpro.monitoring.windows import Key, Ring, window
+
+log = structlog.get_logger(__name__)
+
+SectionProvider = Callable[[], Awaitable[dict[str, Any]]]
+_HTTP = frozenset({"http"})
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    """The values the monitor needs from Settings."""
+
+    enabled: bool = True
+    slow_query_ms: float = 50.0
+    instance: str = "local"
+    share_interval_s: float = 1.0
+    system_interval_s: float = 1.0
+    ws_report_ttl_s: float = 300.0
+    redis_url: str | None = None
+    multiprocess_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """Every series over one window, all processes merged, and the processes behind it."""
+
+    series: dict[Key, Stat]
+    window_s: float
+    now: float
+    since: float  # the earliest process start, to avoid dividing by time nobody was up
+    processes: list[dict[str, Any]]
+    live: list[dict[str, Any]]  # live state of every process still publishing, this one first
+
+
+class Monitor:
+    """Owns the ring, the trackers, the metrics and the shared view of one process."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        *,
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.started = clock()
+        self.process_id = f"{config.instance}:{os.getpid()}"
+        self.metrics = Metrics(registry, multiprocess_dir=config.multiprocess_dir)
+        self.ring = Ring(clock)
+        self.http = HttpRecorder(ring=self.ring, metrics=self.metrics)
+        self.queries = QueryTimer(
+            ring=self.ring, metrics=self.metrics, slow_query_ms=config.slow_query_ms
+        )
+        self.webhooks = WebhookTracker(ring=self.ring, metrics=self.metrics, clock=clock)
+        self.websockets = ConnectionTracker(ring=self.ring, metrics=self.metrics, clock=clock)
+        self.argentina = ArgentinaCounters(ring=self.ring, metrics=self.metrics, clock=clock)
+        self.system = SystemSampler(metrics=self.metrics, interval_s=config.system_interval_s)
+        self.shared = SharedView(
+            process_id=self.process_id,
+            store=store_for(redis_url=config.redis_url, multiprocess_dir=config.multiprocess_dir),
+            export=self._export,
+            interval_s=config.share_interval_s,
+            clock=clock,
+        )
+        self._sections: dict[str, SectionProvider] = {}
+        self._peers: list[Peer] = []
+        self.metrics.add_collector(FunctionCollector(self._collect))
+        # Imported here: signals depends on this module's Merged.
+        from barberpro.monitoring.signals import MonitorSignals
+
+        self.signals = MonitorSignals(self)
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        """The registry other domains add their metrics to."""
+        return self.metrics.registry
+
+    def attach(self, engine: AsyncEngine) -> None:
+        """Time ``engine``'s statements (skipped when monitoring is disabled)."""
+        if self.config.enabled:
+            self.queries.attach(engine)
+
+    def dashboard_section(self, name: str, provider: SectionProvider) -> None:
+        """Add a section named ``name`` to the dashboard; ``provider`` returns a JSON-able dict."""
+        self._sections[name] = provider
+
+    @property
+    def sections(self) -> Mapping[str, SectionProvider]:
+        """The dashboard sections other domains added."""
+        return self._sections
+
+    async def start(self) -> None:
+        """Start the system sampler and the snapshot publisher."""
+        await self.system.start()
+        await self.shared.start()
+
+    async def stop(self) -> None:
+        """Stop the background work; publish a last snapshot; drop this worker's live gauges."""
+        await self.system.stop()
+        await self.shared.stop()
+        self.queries.detach()
+        self.metrics.process_exited()
+
+    # -- the merged view ------------------------------------------------------------------
+
+    def live(self) -> dict[str, Any]:
+        """Return this process's gauges as other processes need them."""
+        checked_out, overflow, capacity = self.queries.pool_usage()
+        return {
+            "websocket": self.websockets.live(),
+            "in_flight": [[m, r, n] for (m, r), n in self.http.in_flight().items()],
+            "system": self.system.latest.as_dict(),
+            "pool": {
+                "checked_out": checked_out,
+                "overflow": overflow,
+                "capacity": capacity,
+                "saturated_checkouts": self.queries.pool_saturated,
+            },
+            "recent_webhook_failures": list(self.webhooks.recent_failures),
+        }
+
+    def _export(self) -> dict[str, Any]:
+        return {
+            "id": self.process_id,
+            "started": self.started,
+            "slots": self.ring.export(),
+            "live": self.live(),
+        }
+
+    async def merged(self, window_s: float, kinds: frozenset[str] | None = None) -> Merged:
+        """Return the series of the trailing ``window_s`` seconds, every process merged."""
+        peers = await self.shared.peers()
+        now = self.clock()
+        series = window(
+            [self.ring.slots(), *(p.slots for p in peers)],
+            now=now,
+            window_s=window_s,
+            kinds=kinds,
+        )
+        fresh = self.shared.live_peers(peers)
+
+        def requests(slots: Iterable[tuple[int, Mapping[Key, Stat]]]) -> int:
+            found = window([slots], now=now, window_s=window_s, kinds=_HTTP)
+            return sum(stat.count for stat in found.values())
+
+        processes = [
+            {
+                "id": self.process_id,
+                "started": self.started,
+                "at": now,
+                "self": True,
+                "http_requests": requests(self.ring.slots()),
+            }
+        ]
+        processes += [
+            {
+                "id": p.process_id,
+                "started": p.started,
+                "at": p.at,
+                "self": False,
+                "http_requests": requests(p.slots),
+            }
+            for p in peers
+        ]
+        return Merged(
+            series=series,
+            window_s=window_s,
+            now=now,
+            since=min([self.started, *(p.started for p in peers)]),
+            processes=processes,
+            live=[self.live(), *(p.live for p in fresh)],
+        )
+
+    async def live_all(self) -> list[dict[str, Any]]:
+        """Return the live state of this process and of every peer still publishing."""
+        peers = await self.shared.peers()
+        self._peers = peers
+        return [self.live(), *(p.live for p in self.shared.live_peers(peers))]
+
+    def _collect(self) -> Iterable[GaugeMetricFamily]:
+        """Scrape-time gauges: in-flight requests by route, WebSocket connections by instance."""
+        lives = [self.live(), *(p.live for p in self.shared.live_peers(self._peers))]
+        in_flight = GaugeMetricFamily(
+            "barberpro_http_requests_in_flight",
+            "Requests being answered now, by route.",
+            labels=["method", "route"],
+        )
+        totals: dict[tuple[str, str], int] = {}
+        for live in lives:
+            for method, route, n in live.get("in_flight", []):
+                totals[(method, route)] = totals.get((method, route), 0) + int(n)
+        for (method, route), n in sorted(totals.items()):
+            in_flight.add_metric([method, route], n)
+        yield in_flight
+        active = GaugeMetricFamily(
+            "barberpro_websocket_connections_active",
+            "Open WebSocket connections, by instance (ours and those external servers report).",
+            labels=["instance"],
+        )
+        for instance, n in sorted(self.connections_by_instance(lives).items()):
+            active.add_metric([instance], n)
+        yield active
+
+    def connections_by_instance(self, lives: list[dict[str, Any]]) -> dict[str, int]:
+        """Return open connections per instance: ours summed over workers, reports' latest."""
+        own = sum(int(live.get("websocket", {}).get("active", 0)) for live in lives)
+        found = {self.config.instance: own}
+        latest: dict[str, tuple[float, int]] = {}
+        now = self.clock()
+        for live in lives:
+            for instance, (active, at) in live.get("websocket", {}).get("reports", {}).items():
+                if now - at > self.config.ws_report_ttl_s:
+                    continue  # that server stopped reporting: its connections are not known
+                if instance not in latest or at > latest[instance][0]:
+                    latest[instance] = (at, int(active))
+        for instance, (_at, active) in latest.items():
+            found[instance] = found.get(instance, 0) + active
+        return found
+
+    async def refresh_peers(self) -> None:
+        """Re-read peers' snapshots (so a scrape shows their gauges)."""
+        self._peers = await self.shared.peers()
+
+
+def default_instance() -> str:
+    """Return this machine's host name, the default instance label."""
+    return socket.gethostname() or "local"

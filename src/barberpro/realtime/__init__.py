@@ -1,0 +1,1 @@
+"""Realtime: the Socket.IO server at /socket.io (live dashboard pushes, alert pushes)."""
