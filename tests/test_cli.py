@@ -13,7 +13,11 @@ BARBERPRO = str(Path(sys.executable).with_name("barberpro"))
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BARBERPRO_")}
     return subprocess.run(
-        [BARBERPRO, *args], env=clean | env, capture_output=True, text=True, timeout=60,
+        [BARBERPRO, *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
 
@@ -44,8 +48,9 @@ def test_doctor_names_an_unreachable_database_and_redis(tmp_path: Path) -> None:
 
 def test_serve_refuses_production_without_tokens(sqlite_url: str) -> None:
     """serve in production without tokens exits at once naming the missing settings."""
-    answer = _run("serve", "--port", "1", BARBERPRO_ENV="production",
-                  BARBERPRO_DATABASE_URL=sqlite_url)
+    answer = _run(
+        "serve", "--port", "1", BARBERPRO_ENV="production", BARBERPRO_DATABASE_URL=sqlite_url
+    )
     assert answer.returncode == 2
     assert "BARBERPRO_ADMIN_TOKEN" in answer.stderr
     assert "BARBERPRO_INGEST_TOKEN" in answer.stderr
