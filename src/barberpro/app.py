@@ -16,13 +16,14 @@ from barberpro import __version__, monitoring
 from barberpro.alerts import router as alerts_router
 from barberpro.alerts import service as alerts_service
 from barberpro.analytics import read_router, reports, rollups
-from barberpro.analytics.ingest import GroupCommitWriter
+from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
 from barberpro.api import errors, openapi
 from barberpro.api.auth import TokenAuth
 from barberpro.config import Settings
 from barberpro.db import migrate
 from barberpro.db.engine import create_engine
+from barberpro.db.groupcommit import GroupCommit
 from barberpro.kv import KeyValueStore, store_from_url
 from barberpro.payments import router as payments_router
 from barberpro.payments import service as payments_service
@@ -38,7 +39,8 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     kv: KeyValueStore
-    writer: GroupCommitWriter
+    commits: GroupCommit
+    writer: EventWriter
     auth: TokenAuth
     alerts: alerts_service.Alerts
     payments: payments_service.PaymentsService
@@ -56,25 +58,32 @@ def create_app(settings: Settings) -> FastAPI:
         max_overflow=settings.db_max_overflow,
     )
     kv = store_from_url(settings.redis_url)
+    # The process's single writer: events, rollups and the payments queue share its commits.
+    commits = GroupCommit(
+        engine,
+        max_batch=settings.ingest_max_batch_rows,
+        queue_limit=settings.ingest_queue_limit,
+    )
     # Built first: it times every statement of the engine from the first one on.
     monitor = monitoring.build(settings, engine=engine)
     services = Services(
         settings=settings,
         engine=engine,
         kv=kv,
-        writer=GroupCommitWriter(
-            engine,
+        commits=commits,
+        writer=EventWriter(
+            commits,
             rollup_settings=rollups.RollupSettings(
                 funnel_window_us=int(settings.funnel_window_hours * 3_600_000_000),
                 commission_rate=Decimal(str(settings.commission_rate)),
             ),
-            max_batch_rows=settings.ingest_max_batch_rows,
-            queue_limit=settings.ingest_queue_limit,
         ),
         auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
         alerts=alerts_service.build(settings, db=engine, kv=kv),
         payments=payments_service.PaymentsService(
-            engine=engine, config=payments_service.PaymentsConfig.from_settings(settings)
+            engine=engine,
+            config=payments_service.PaymentsConfig.from_settings(settings),
+            commits=commits,
         ),
         monitor=monitor,
         realtime=monitoring.realtime(
@@ -93,7 +102,6 @@ def create_app(settings: Settings) -> FastAPI:
             )
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
-        await services.writer.start()
         await services.monitor.start()
         await services.realtime.start()
         await services.alerts.start(services)
@@ -104,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
             await services.alerts.stop()  # first: its last notifications go out via realtime
             await services.realtime.stop()
             await services.payments.stop()
-            await services.writer.stop()
+            await services.commits.close()
             await services.monitor.stop()
             await services.kv.close()
             await engine.dispose()

@@ -41,7 +41,7 @@ async def test_ingestion_needs_the_ingest_or_admin_token(
         assert answer.json()["error"] == "unauthorized"
 
 
-def test_the_ingest_token_cannot_read() -> None:
+async def test_the_ingest_token_cannot_read() -> None:
     """A route for the admin token answers 403 to the ingest token, 401 to an unknown one."""
     auth = TokenAuth(admin=SecretStr("admin-secret"), ingest=SecretStr("ingest-secret"))
 
@@ -51,10 +51,10 @@ def test_the_ingest_token_cannot_read() -> None:
         )
 
     assert auth.role_of(request("ingest-secret")) is Role.INGEST
-    assert auth.admin(request("admin-secret")) is Role.ADMIN
+    assert await auth.admin(request("admin-secret")) is Role.ADMIN
     for token, status in (("ingest-secret", 403), ("nope", 401)):
         with pytest.raises(ApiError) as raised:
-            auth.admin(request(token))
+            await auth.admin(request(token))
         assert raised.value.status == status
 
 

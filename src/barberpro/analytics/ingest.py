@@ -1,33 +1,30 @@
-"""Group commit: one writer task stores the events of many concurrent requests in one transaction.
+"""The event writer: validated rows in, one outcome each out, once they are committed.
 
-A request hands its validated rows to :meth:`GroupCommitWriter.submit` and waits. The writer
-takes everything queued while the previous transaction ran, writes it in a single
-transaction, and answers each request only after that transaction has committed, so an
-acknowledged event is durable and durability costs one commit per batch, not per request.
+Requests hand their rows to :meth:`EventWriter.submit`. The writer is a batcher of the
+process's :class:`~barberpro.db.groupcommit.GroupCommit`: the rows of every request queued
+while the previous transaction ran are written together (one INSERT for all events, one upsert
+per rollup), and each request is answered only after that transaction has committed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import structlog
 from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
 from barberpro.db import tables
-from barberpro.db.dialect import upsert
-
-log = structlog.get_logger(__name__)
+from barberpro.db.dialect import CompiledUpsert, InsertNew, upsert
+from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
 
 # SQLite allows 32,766 bound parameters per statement; stay well inside it.
 _IN_CHUNK = 500
+_NEW_EVENTS = InsertNew(tables.events, "event_id")
 
 
 class Outcome(StrEnum):
@@ -36,16 +33,6 @@ class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"  # same id, same body: stored before, counted once
     CONFLICT = "conflict"  # same id, different body: refused
-
-
-class WriterUnavailable(RuntimeError):
-    """The writer is stopped or its queue is full; the client should retry later."""
-
-
-@dataclass(slots=True)
-class _Request:
-    items: Sequence[Prepared]
-    future: asyncio.Future[list[Outcome]]
 
 
 @dataclass(slots=True)
@@ -58,107 +45,56 @@ class _Plan:
     firsts: list[Prepared] = field(default_factory=list)
 
 
-class GroupCommitWriter:
-    """The single writer of events; start it once per process, submit from any request."""
+class EventWriter:
+    """Stores events durably and exactly once; one per process, shared by every route."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        rollup_settings: rollups.RollupSettings,
-        max_batch_rows: int,
-        queue_limit: int,
-    ) -> None:
-        self._engine = engine
+    def __init__(self, commits: GroupCommit, *, rollup_settings: rollups.RollupSettings) -> None:
+        self._commits = commits
         self._rollup_settings = rollup_settings
-        self._max_batch_rows = max_batch_rows
-        self._queue_limit = queue_limit
-        self._queue: asyncio.Queue[_Request | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.commits = 0
         self.rows_written = 0
 
     @property
     def backlog(self) -> int:
-        """Requests waiting for the writer."""
-        return self._queue.qsize()
+        """Writes waiting for the next transaction."""
+        return self._commits.backlog
 
-    async def start(self) -> None:
-        """Start the writer task."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="barberpro-group-commit")
-
-    async def stop(self) -> None:
-        """Write everything already submitted, then stop."""
-        if self._task is None:
-            return
-        await self._queue.put(None)
-        await self._task
-        self._task = None
+    @property
+    def commits(self) -> int:
+        """Transactions committed by the process's writer."""
+        return self._commits.commits
 
     async def submit(self, items: Sequence[Prepared]) -> list[Outcome]:
-        """Store ``items`` durably; return one outcome each, once they are committed."""
+        """Store ``items`` durably; return one outcome each, once they are committed.
+
+        Raises WriterUnavailable when the writer is saturated or shutting down.
+        """
         if not items:
             return []
-        if self._task is None or self._task.done():
-            raise WriterUnavailable("the event writer is not running")
-        if self._queue.qsize() >= self._queue_limit:
-            raise WriterUnavailable("the event writer is saturated")
-        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Request(items, future))
-        return await future
+        return await self._commits.run(self._write_requests, items, weight=len(items))
 
-    async def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            rows = len(first.items)
-            while rows < self._max_batch_rows and not self._queue.empty():
-                nxt = self._queue.get_nowait()
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
-                rows += len(nxt.items)
-            await self._commit(batch)
+    async def _write_requests(
+        self, conn: AsyncConnection, requests: list[Sequence[Prepared]]
+    ) -> list[list[Outcome]]:
+        outcomes = await self._write(conn, [item for items in requests for item in items])
+        answers, start = [], 0
+        for items in requests:
+            answers.append(outcomes[start : start + len(items)])
+            start += len(items)
+        return answers
 
-    async def _commit(self, batch: list[_Request]) -> None:
-        try:
-            outcomes = await self._write([item for req in batch for item in req.items])
-        except Exception as exc:
-            if len(batch) == 1:
-                _fail(batch[0], exc)
-                return
-            # One bad request must not fail its neighbours: write each on its own.
-            log.warning("group commit failed, retrying requests one by one", error=repr(exc))
-            for req in batch:
-                await self._commit([req])
-            return
-        start = 0
-        for req in batch:
-            end = start + len(req.items)
-            if not req.future.done():
-                req.future.set_result(outcomes[start:end])
-            start = end
-
-    async def _write(self, items: list[Prepared]) -> list[Outcome]:
+    async def _write(self, conn: AsyncConnection, items: list[Prepared]) -> list[Outcome]:
         plan = _plan(items)
-        async with self._engine.begin() as conn:
-            stored_events, event_hashes = await _insert_events(conn, plan.events)
-            stored_sessions, session_hashes = await _upsert_session_starts(conn, plan.sessions)
-            new_events = [plan.events[k].row for k in plan.events if k in stored_events]
-            await _touch_sessions(conn, new_events)
-            touched = {r["session_id"] for r in new_events if r["session_id"] is not None}
-            await rollups.apply(
-                conn,
-                new_events=new_events,
-                touched_sessions=touched | stored_sessions,
-                settings=self._rollup_settings,
-            )
-        self.commits += 1
+        stored_events, event_hashes = await _insert_events(conn, plan.events)
+        stored_sessions, session_hashes = await _upsert_session_starts(conn, plan.sessions)
+        new_events = [plan.events[k].row for k in plan.events if k in stored_events]
+        await _touch_sessions(conn, new_events)
+        touched = {r["session_id"] for r in new_events if r["session_id"] is not None}
+        await rollups.apply(
+            conn,
+            new_events=new_events,
+            touched_sessions=touched | stored_sessions,
+            settings=self._rollup_settings,
+        )
         self.rows_written += len(stored_events) + len(stored_sessions)
         outcomes: list[Outcome] = []
         for item, first in zip(items, plan.firsts, strict=True):
@@ -174,11 +110,6 @@ class GroupCommitWriter:
             same = known == item.row["body_hash"]
             outcomes.append(Outcome.DUPLICATE if same else Outcome.CONFLICT)
         return outcomes
-
-
-def _fail(req: _Request, exc: BaseException) -> None:
-    if not req.future.done():
-        req.future.set_exception(exc)
 
 
 def _plan(items: Iterable[Prepared]) -> _Plan:
@@ -208,13 +139,7 @@ async def _insert_events(
     if not events:
         return set(), {}
     table = tables.events
-    stmt = (
-        upsert(conn.dialect.name, table)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(table.c.event_id)
-    )
-    result = await conn.execute(stmt, [p.row for p in events.values()])
-    stored = set(result.scalars().all())
+    stored = await _NEW_EVENTS.execute(conn, [p.row for p in events.values()])
     others = [k for k in events if k not in stored]
     hashes = await _existing_hashes(conn, table, table.c.event_id, others) if others else {}
     return stored, hashes
@@ -268,10 +193,14 @@ async def _touch_sessions(conn: AsyncConnection, new_events: list[dict[str, Any]
             span["user_id"] = span["user_id"] or row["user_id"]
     if not spans:
         return
+    await _SESSION_SPANS.execute(conn, list(spans.values()))
+
+
+def _session_spans(dialect: str) -> Any:
     table = tables.sessions
-    stmt = upsert(conn.dialect.name, table)
+    stmt = upsert(dialect, table)
     ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["session_id"],
         set_={
             "started_at": _least(table.c.started_at, ex.started_at),
@@ -280,7 +209,12 @@ async def _touch_sessions(conn: AsyncConnection, new_events: list[dict[str, Any]
             "user_id": func.coalesce(table.c.user_id, ex.user_id),
         },
     )
-    await conn.execute(stmt, list(spans.values()))
+
+
+_SESSION_SPANS = CompiledUpsert(
+    _session_spans,
+    ("session_id", "explicit", "user_id", "started_at", "last_seen_at", "event_count"),
+)
 
 
 def _least(a: Any, b: Any) -> Any:
@@ -291,7 +225,4 @@ def _greatest(a: Any, b: Any) -> Any:
     return case((b > a, b), else_=a)
 
 
-async def stop_quietly(writer: GroupCommitWriter) -> None:
-    """Stop the writer at shutdown, logging instead of raising."""
-    with contextlib.suppress(Exception):
-        await writer.stop()
+__all__ = ["EventWriter", "Outcome", "WriterUnavailable"]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from barberpro.analytics import funnel_math
 from barberpro.analytics.timebuckets import art_day, art_week, hour_of
 from barberpro.db import tables
-from barberpro.db.dialect import upsert
+from barberpro.db.dialect import CompiledUpsert, upsert
 
 # Bound parameters per IN list; SQLite allows 32,766 per statement.
 _CHUNK = 500
@@ -113,19 +113,28 @@ async def _units(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
             known = firsts.get(unit)
             if known is None or (started_at, sid) < (known["first_at"], known["first_session_id"]):
                 firsts[unit] = {"unit": unit, **candidate}
+    await _UNITS.execute(conn, list(firsts.values()))
+
+
+_UNIT_FIELDS = ("first_at", "first_session_id", "province", "device_type", "referral_channel")
+
+
+def _units_upsert(dialect: str) -> Any:
     u = tables.units
-    stmt = upsert(conn.dialect.name, u)
+    stmt = upsert(dialect, u)
     ex = stmt.excluded
     # The same session refreshed (a late session/start fills in its device) also replaces.
     earlier = or_(
         ex.first_at < u.c.first_at,
         and_(ex.first_at == u.c.first_at, ex.first_session_id <= u.c.first_session_id),
     )
-    fields = ("first_at", "first_session_id", "province", "device_type", "referral_channel")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["unit"], set_={f: case((earlier, ex[f]), else_=u.c[f]) for f in fields}
+    return stmt.on_conflict_do_update(
+        index_elements=["unit"],
+        set_={f: case((earlier, ex[f]), else_=u.c[f]) for f in _UNIT_FIELDS},
     )
-    await conn.execute(stmt, list(firsts.values()))
+
+
+_UNITS = CompiledUpsert(_units_upsert, ("unit", *_UNIT_FIELDS))
 
 
 async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_us: int) -> None:
@@ -205,14 +214,14 @@ async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> N
         unit, week = funnel_unit(r), art_week(r["occurred_at"])
         weeks[(unit, week)] = None
         first[unit] = min(first.get(unit, week), week)
-    cw = tables.client_weeks
-    await conn.execute(
-        upsert(conn.dialect.name, cw).on_conflict_do_nothing(index_elements=["unit", "week"]),
-        [{"unit": u, "week": w} for u, w in weeks],
-    )
+    await _CLIENT_WEEKS.execute(conn, [{"unit": u, "week": w} for u, w in weeks])
+    await _CLIENT_COHORTS.execute(conn, [{"unit": u, "cohort_week": w} for u, w in first.items()])
+
+
+def _cohorts_upsert(dialect: str) -> Any:
     cc = tables.client_cohorts
-    stmt = upsert(conn.dialect.name, cc)
-    stmt = stmt.on_conflict_do_update(
+    stmt = upsert(dialect, cc)
+    return stmt.on_conflict_do_update(
         index_elements=["unit"],
         set_={
             "cohort_week": case(
@@ -221,25 +230,44 @@ async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> N
             )
         },
     )
-    await conn.execute(stmt, [{"unit": u, "cohort_week": w} for u, w in first.items()])
 
 
-async def _add_counts(
-    conn: AsyncConnection,
-    table: Any,
-    keys: Sequence[str],
-    counts: dict[tuple[Any, ...], dict[str, int]],
-) -> None:
-    """Upsert ``counts`` into ``table``, adding to the existing values on conflict."""
-    if not counts:
-        return
-    stmt = upsert(conn.dialect.name, table)
-    value_columns = next(iter(counts.values())).keys()
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + stmt.excluded[c] for c in value_columns},
-    )
-    await conn.execute(stmt, [dict(zip(keys, k, strict=True)) | v for k, v in counts.items()])
+_CLIENT_WEEKS = CompiledUpsert(
+    lambda d: upsert(d, tables.client_weeks).on_conflict_do_nothing(
+        index_elements=["unit", "week"]
+    ),
+    ("unit", "week"),
+)
+_CLIENT_COHORTS = CompiledUpsert(_cohorts_upsert, ("unit", "cohort_week"))
+
+
+class _Counter:
+    """An hourly rollup: rows keyed by some columns whose other columns add up on conflict."""
+
+    def __init__(self, table: Any, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        values = [c.name for c in table.columns if c.name not in self.keys]
+
+        def build(dialect: str) -> Any:
+            stmt = upsert(dialect, table)
+            return stmt.on_conflict_do_update(
+                index_elements=list(self.keys),
+                set_={c: table.c[c] + stmt.excluded[c] for c in values},
+            )
+
+        self._upsert = CompiledUpsert(build, (*self.keys, *values))
+
+    async def add(
+        self, conn: AsyncConnection, counts: dict[tuple[Any, ...], dict[str, int]]
+    ) -> None:
+        """Add ``counts`` ({key tuple: {column: amount}}) to the rollup."""
+        rows = [dict(zip(self.keys, k, strict=True)) | v for k, v in counts.items()]
+        await self._upsert.execute(conn, rows)
+
+
+_ACTIONS = _Counter(tables.action_hourly, ("hour", "action"))
+_ACTIVITY = _Counter(tables.activity_hourly, ("hour", "province", "city", "activity"))
+_PROVIDERS = _Counter(tables.provider_hourly, ("hour", "provider_id"))
 
 
 async def _actions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -247,7 +275,7 @@ async def _actions(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         key = (hour_of(r["occurred_at"]), r["action"])
         counts.setdefault(key, {"count": 0})["count"] += 1
-    await _add_counts(conn, tables.action_hourly, ("hour", "action"), counts)
+    await _ACTIONS.add(conn, counts)
 
 
 async def _activity(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -255,9 +283,7 @@ async def _activity(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         key = (hour_of(r["occurred_at"]), r["province"], r["city"] or "", r["activity"])
         counts.setdefault(key, {"count": 0})["count"] += r["count"]
-    await _add_counts(
-        conn, tables.activity_hourly, ("hour", "province", "city", "activity"), counts
-    )
+    await _ACTIVITY.add(conn, counts)
 
 
 _PROVIDER_COUNTER = {
@@ -279,7 +305,7 @@ async def _providers(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
             c["rating_sum"] += r["rating"]
         else:
             c[_PROVIDER_COUNTER[r["provider_event"]]] += 1
-    await _add_counts(conn, tables.provider_hourly, ("hour", "provider_id"), counts)
+    await _PROVIDERS.add(conn, counts)
 
 
 async def _provider_days(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -290,13 +316,16 @@ async def _provider_days(conn: AsyncConnection, rows: list[dict[str, Any]]) -> N
     }
     if not seen:
         return
-    pd = tables.provider_days
-    await conn.execute(
-        upsert(conn.dialect.name, pd).on_conflict_do_nothing(
-            index_elements=["day", "province", "provider_id"]
-        ),
-        [{"day": d, "province": p, "provider_id": i} for d, p, i in sorted(seen)],
-    )
+    rows_out = [{"day": d, "province": p, "provider_id": i} for d, p, i in sorted(seen)]
+    await _PROVIDER_DAYS.execute(conn, rows_out)
+
+
+_PROVIDER_DAYS = CompiledUpsert(
+    lambda d: upsert(d, tables.provider_days).on_conflict_do_nothing(
+        index_elements=["day", "province", "provider_id"]
+    ),
+    ("day", "province", "provider_id"),
+)
 
 
 _STATE_FIELDS = (
@@ -370,8 +399,12 @@ async def _payments(conn: AsyncConnection, rows: list[dict[str, Any]], *, rate: 
             if state[time_field] is None or at < state[time_field]:
                 state[time_field] = at
                 state.update(_milestone_values(row, row["status"], rate))
+    await _PAYMENTS.execute(conn, list(states.values()))
+
+
+def _payments_upsert(dialect: str) -> Any:
     p = tables.payments
-    stmt = upsert(conn.dialect.name, p)
+    stmt = upsert(dialect, p)
     ex = stmt.excluded
     newer = ex.status_at >= p.c.status_at
     set_: dict[str, Any] = {
@@ -384,5 +417,15 @@ async def _payments(conn: AsyncConnection, rows: list[dict[str, Any]], *, rate: 
         )
         for f in (time_field, *fields):
             set_[f] = case((earlier, ex[f]), else_=p.c[f])
-    stmt = stmt.on_conflict_do_update(index_elements=["payment_id"], set_=set_)
-    await conn.execute(stmt, list(states.values()))
+    return stmt.on_conflict_do_update(index_elements=["payment_id"], set_=set_)
+
+
+_PAYMENTS = CompiledUpsert(
+    _payments_upsert,
+    (
+        "payment_id",
+        "status_at",
+        *_STATE_FIELDS,
+        *(f for time_field, fields in _MILESTONES.values() for f in (time_field, *fields)),
+    ),
+)

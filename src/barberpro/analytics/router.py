@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from barberpro.analytics import schemas
-from barberpro.analytics.ingest import GroupCommitWriter, Outcome, WriterUnavailable
+from barberpro.analytics.ingest import EventWriter, Outcome, WriterUnavailable
 from barberpro.analytics.rows import EventTimeError, Prepared, prepare
 from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.body import read_bytes
@@ -25,7 +25,7 @@ class Ingestor:
     def __init__(
         self,
         *,
-        writer: GroupCommitWriter,
+        writer: EventWriter,
         max_body_bytes: int,
         max_batch: int,
         max_future: timedelta,

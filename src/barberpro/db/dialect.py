@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, literal_column
+from sqlalchemy import BigInteger, ColumnElement, Table, insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 def upsert(dialect_name: str, table: Table) -> Any:
@@ -33,3 +36,78 @@ def bucket(column: ColumnElement[int], width: int) -> ColumnElement[int]:
 def constant(text: str) -> ColumnElement[str]:
     """Return a string literal inlined into the SQL (same reason as :func:`bucket`)."""
     return literal_column("'" + text.replace("'", "''") + "'")
+
+
+class CompiledUpsert:
+    """An ``INSERT ... ON CONFLICT`` compiled once per dialect and run with ``executemany``.
+
+    SQLAlchemy 2.0 cannot cache the dialect-specific ON CONFLICT constructs, so building and
+    compiling them on every transaction cost the writer more than the database did. This keeps
+    the SQL text and the order of its parameters, and hands rows straight to the driver.
+    """
+
+    def __init__(self, build: Callable[[str], Any], keys: Sequence[str]) -> None:
+        self._build = build
+        self._keys = tuple(keys)
+        self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self._build(dialect.name).compile(
+                dialect=dialect, column_keys=list(self._keys)
+            )
+            names = tuple(compiled.positiontup or ())
+            unknown = set(names) - set(self._keys)
+            if unknown:  # a bound literal would need its value; the builders use none
+                raise ValueError(f"upsert binds parameters beyond its keys: {sorted(unknown)}")
+            found = (compiled.string, names)
+            self._compiled[dialect.name] = found
+        return found
+
+    async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Write ``rows`` (mappings holding every key) in one executemany."""
+        if not rows:
+            return
+        sql, names = self._sql(conn.dialect)
+        await conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+
+
+class InsertNew:
+    """``INSERT`` that skips rows whose key exists and returns the keys it did insert.
+
+    SQLite: ``INSERT OR IGNORE ... RETURNING``, a plain insert that SQLAlchemy caches.
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(<column arrays>) ON CONFLICT DO NOTHING
+    RETURNING``: a single statement and round trip for the whole batch, compiled once.
+    """
+
+    def __init__(self, table: Table, key: str) -> None:
+        self._table = table
+        self._key = key
+        self._sqlite = insert(table).prefix_with("OR IGNORE").returning(table.c[key])
+        self._columns = [c.name for c in table.columns]
+        self._pg_sql: str | None = None
+
+    def _postgres_sql(self, dialect: Dialect) -> str:
+        if self._pg_sql is None:
+            arrays = ", ".join(
+                f"${i}::{column.type.compile(dialect=dialect)}[]"
+                for i, column in enumerate(self._table.columns, start=1)
+            )
+            names = ", ".join(self._columns)
+            self._pg_sql = (
+                f"INSERT INTO {self._table.name} ({names}) SELECT * FROM unnest({arrays}) "
+                f"ON CONFLICT ({self._key}) DO NOTHING RETURNING {self._key}"
+            )
+        return self._pg_sql
+
+    async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
+        """Insert ``rows`` (each holding every column); return the keys inserted now."""
+        if not rows:
+            return set()
+        if conn.dialect.name == "postgresql":
+            columns = tuple([row[name] for row in rows] for name in self._columns)
+            result = await conn.exec_driver_sql(self._postgres_sql(conn.dialect), columns)
+        else:
+            result = await conn.execute(self._sqlite, list(rows))
+        return set(result.scalars().all())

@@ -32,7 +32,7 @@ class MetricsAuth:
         self._auth = auth
         self._token = token.get_secret_value().encode() if token else None
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         """Dependency: pass with either token; otherwise the admin token's 401/403."""
         if self._token is not None:
             scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -40,7 +40,7 @@ class MetricsAuth:
                 given.strip().encode(), self._token
             ):
                 return
-        self._auth.admin(request)
+        await self._auth.admin(request)
 
 
 async def _render(monitor: Monitor) -> Response:

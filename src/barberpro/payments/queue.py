@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from barberpro.analytics import rows as analytics_rows
 from barberpro.db import tables
 from barberpro.db.dialect import upsert
-from barberpro.payments.groupcommit import GroupCommit
+from barberpro.db.groupcommit import GroupCommit
 
 _T = tables.mp_notifications
 
@@ -61,10 +61,18 @@ def micros(seconds: float) -> int:
 class NotificationQueue:
     """Store, claim, finish, retry and dead-letter notifications; ``clock`` is wall time."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], float],
+        commits: GroupCommit | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
-        self._writes = GroupCommit(engine)
+        # The app passes its process-wide writer; a queue on its own makes (and owns) one.
+        self._owns_writes = commits is None
+        self._writes = commits if commits is not None else GroupCommit(engine)
 
     @property
     def commits(self) -> int:
@@ -72,8 +80,9 @@ class NotificationQueue:
         return self._writes.commits
 
     async def close(self) -> None:
-        """Wait for queued writes to be committed."""
-        await self._writes.close()
+        """Wait for queued writes to be committed (the app closes a shared writer itself)."""
+        if self._owns_writes:
+            await self._writes.close()
 
     async def enqueue(
         self,
@@ -121,7 +130,7 @@ class NotificationQueue:
             )
             return str(existing.scalar_one()), False
 
-        return await self._writes.run(insert)
+        return await self._writes.call(insert)
 
     async def claim(self, limit: int, *, lease_s: float) -> list[Notification]:
         """Claim up to ``limit`` due notifications for ``lease_s`` seconds (oldest due first)."""
@@ -168,7 +177,7 @@ class NotificationQueue:
             )
             return list((await conn.execute(stmt)).all())
 
-        rows = await self._writes.run(take)
+        rows = await self._writes.call(take)
         claimed = [
             Notification(
                 id=row.id,
@@ -254,7 +263,7 @@ class NotificationQueue:
         async def change(conn: AsyncConnection) -> bool:
             return bool((await conn.execute(stmt)).rowcount)
 
-        return await self._writes.run(change)
+        return await self._writes.call(change)
 
     async def counts(self) -> dict[str, int]:
         """Return how many notifications are in each status (every status named, 0 when none)."""
@@ -318,7 +327,7 @@ class NotificationQueue:
                 return "requeued"
             return await _missing_or_not_dead(conn, row_id)
 
-        return await self._writes.run(requeue)
+        return await self._writes.call(requeue)
 
 
 async def _missing_or_not_dead(

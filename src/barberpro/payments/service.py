@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.analytics import ingest
 from barberpro.config import Settings
+from barberpro.db.groupcommit import GroupCommit
 from barberpro.payments import metrics
 from barberpro.payments.breaker import CircuitBreaker
 from barberpro.payments.mercadopago import signature, webhook
@@ -79,7 +80,7 @@ class Hosts(Protocol):
     """What the payments service takes from the app's ``Services`` when it starts."""
 
     @property
-    def writer(self) -> ingest.GroupCommitWriter:
+    def writer(self) -> ingest.EventWriter:
         """The analytics writer revenue events go through."""
         ...
 
@@ -100,6 +101,7 @@ class PaymentsService:
         *,
         engine: AsyncEngine,
         config: PaymentsConfig,
+        commits: GroupCommit | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
@@ -108,7 +110,7 @@ class PaymentsService:
         self.config = config
         self._clock = clock
         self._monotonic = monotonic
-        self.queue = NotificationQueue(engine, clock=clock)
+        self.queue = NotificationQueue(engine, clock=clock, commits=commits)
         self.breaker = CircuitBreaker(
             failure_threshold=config.breaker_failures,
             reset_s=config.breaker_reset_s,

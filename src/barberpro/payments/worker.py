@@ -86,7 +86,7 @@ class Processor:
         self._client = client
         self._max_future = max_future
         # The analytics writer, bound when the service starts (it lives on ``Services``).
-        self.writer: ingest.GroupCommitWriter | None = None
+        self.writer: ingest.EventWriter | None = None
         # Told of each newly stored revenue event, as the analytics routes tell the monitoring
         # layer (barberpro_payments_by_method_total); None when there is no one to tell.
         self.observe: Callable[[rows.Prepared], None] | None = None

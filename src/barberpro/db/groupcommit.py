@@ -1,0 +1,142 @@
+"""Group commit: the process's single writer, many callers' writes in one transaction.
+
+A caller hands a payload and the *batcher* that writes it to :meth:`GroupCommit.run` and waits.
+While a transaction is being written, new work queues up; the next transaction takes all of it
+(up to ``max_batch`` of weight), hands each batcher the payloads queued for it in one call, and
+answers every caller only after the commit. So an acknowledged write is durable, durability
+costs one commit per batch rather than per request, and on SQLite the process has one writer
+whose connections never wait in the busy handler behind each other.
+
+If a batch fails, each payload is retried in a transaction of its own, so one bad write fails
+alone and its neighbours still land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+P = TypeVar("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+# Writes a list of payloads inside the open transaction; returns one result per payload.
+Batcher = Callable[[AsyncConnection, list[P]], Awaitable[Sequence[R]]]
+Operation = Callable[[AsyncConnection], Awaitable[T]]
+
+
+class WriterUnavailable(RuntimeError):
+    """The writer's queue is full or it is shutting down; the caller should retry later."""
+
+
+@dataclass(slots=True)
+class _Pending(Generic[P, R]):
+    batcher: Batcher[P, R]
+    payload: P
+    weight: int
+    future: asyncio.Future[R]
+
+
+async def _each(conn: AsyncConnection, operations: list[Operation[Any]]) -> list[Any]:
+    return [await operation(conn) for operation in operations]
+
+
+class GroupCommit:
+    """One per process and engine; every durable write of the service goes through it."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 5000, queue_limit: int = 100_000):
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue_limit = queue_limit
+        self._pending: list[_Pending[Any, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.commits = 0
+
+    @property
+    def backlog(self) -> int:
+        """Writes waiting for the next transaction."""
+        return len(self._pending)
+
+    async def run(self, batcher: Batcher[P, R], payload: P, *, weight: int = 1) -> R:
+        """Write ``payload`` with ``batcher`` in the next transaction; return its result."""
+        if self._closed:
+            raise WriterUnavailable("the writer is shutting down")
+        if len(self._pending) >= self._queue_limit:
+            raise WriterUnavailable("the writer is saturated")
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(batcher, payload, max(1, weight), future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="barberpro-group-commit")
+        return await future
+
+    async def call(self, operation: Operation[T]) -> T:
+        """Run one ``operation(conn)`` in the next transaction; return its result once committed."""
+        result: T = await self.run(_each, operation)
+        return result
+
+    async def close(self) -> None:
+        """Write everything already queued, then refuse new work."""
+        self._closed = True
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+            self._task = None
+
+    def _take(self) -> list[_Pending[Any, Any]]:
+        taken, weight = 0, 0
+        while taken < len(self._pending) and (taken == 0 or weight < self._max_batch):
+            weight += self._pending[taken].weight
+            taken += 1
+        batch = self._pending[:taken]
+        del self._pending[:taken]
+        return batch
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._take()
+            try:
+                results = await self._write(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                    continue
+                for item in batch:  # find the culprit: each on its own
+                    try:
+                        (result,) = await self._write([item])
+                    except Exception as alone:
+                        _fail(item, alone)
+                    else:
+                        _succeed(item, result)
+                continue
+            for item, result in zip(batch, results, strict=True):
+                _succeed(item, result)
+
+    async def _write(self, batch: list[_Pending[Any, Any]]) -> list[Any]:
+        """Write ``batch`` in one transaction; results in the order of ``batch``."""
+        groups: dict[Any, list[int]] = {}
+        for index, item in enumerate(batch):
+            groups.setdefault(item.batcher, []).append(index)
+        results: list[Any] = [None] * len(batch)
+        async with self._engine.begin() as conn:
+            for batcher, indexes in groups.items():
+                answers = await batcher(conn, [batch[i].payload for i in indexes])
+                for index, answer in zip(indexes, answers, strict=True):
+                    results[index] = answer
+        self.commits += 1
+        return results
+
+
+def _succeed(item: _Pending[Any, Any], result: Any) -> None:
+    if not item.future.done():  # its caller may have gone away
+        item.future.set_result(result)
+
+
+def _fail(item: _Pending[Any, Any], exc: BaseException) -> None:
+    if not item.future.done():
+        item.future.set_exception(exc)
