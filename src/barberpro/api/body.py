@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from barberpro.api.errors import ApiError
 
@@ -25,11 +26,15 @@ async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
         raise _too_large(max_bytes)
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        # The client went away mid-body: nothing was stored and nobody is left to answer.
+        raise ApiError(400, "client_disconnected", "the client closed the request") from exc
     return b"".join(chunks)
 
 

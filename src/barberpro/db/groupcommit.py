@@ -49,8 +49,16 @@ async def _each(conn: AsyncConnection, operations: list[Operation[Any]]) -> list
 class GroupCommit:
     """One per process and engine; every durable write of the service goes through it."""
 
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 5000, queue_limit: int = 100_000):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        max_batch: int = 5000,
+        queue_limit: int = 100_000,
+        linger_turns: int = 5,
+    ) -> None:
         self._engine = engine
+        self.linger_turns = linger_turns
         self._max_batch = max_batch
         self._queue_limit = queue_limit
         self._pending: list[_Pending[Any, Any]] = []
@@ -99,6 +107,10 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while self._pending:
+            # Let requests that are already running reach the queue before the batch closes:
+            # each loop turn costs microseconds, each extra commit milliseconds.
+            for _ in range(self.linger_turns):
+                await asyncio.sleep(0)
             batch = self._take()
             try:
                 results = await self._write(batch)
