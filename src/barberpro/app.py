@@ -122,6 +122,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Launch-day monitoring, alerts, live optimization and real-user analytics.",
         lifespan=lifespan,
+        # Our own monitoring times every request; FastAPI's OpenTelemetry hook would only
+        # look up an unconfigured provider (an environment read) on each one.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     errors.install(app)
