@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_batch_events: int = Field(default=1000, gt=0)
     max_future_hours: float = Field(default=23, ge=0)
-    # Group commit: the writer waits at most this long for more requests before committing.
+    # Group commit: most events one transaction takes, and requests waiting beyond which 503.
     ingest_max_batch_rows: int = Field(default=5000, gt=0)
     ingest_queue_limit: int = Field(default=100_000, gt=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
