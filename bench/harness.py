@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from barberpro.config import Settings
 from barberpro.db import migrate, tables
 from barberpro.db.engine import create_engine
 
@@ -60,12 +61,25 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_path = log_dir / f"{name}.log"
         self._command = [
-            sys.executable, "-m", "uvicorn", "--factory", factory,
-            "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(self.port),
-            "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-        self._env = {**os.environ, **env}
-        self._process: subprocess.Popen[bytes] | None = None
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--app-dir",
+            str(BENCH_DIR),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        # Settings come only from ``env``: a token or URL in the caller's shell must not leak in.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("BARBERPRO_")}
+        self._env = {**inherited, **env}
+        self._process: asyncio.subprocess.Process | None = None
 
     @property
     def pid(self) -> int:
@@ -75,13 +89,13 @@ class Server:
 
     async def __aenter__(self) -> Server:
         with self._log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                self._command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            self._process = await asyncio.create_subprocess_exec(
+                *self._command, env=self._env, stdout=log, stderr=asyncio.subprocess.STDOUT
             )
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(timeout=1) as client:
             while True:
-                if self._process.poll() is not None:
+                if self._process.returncode is not None:
                     raise BenchError(f"{self.name} exited at start:\n{self.log_tail()}")
                 try:
                     await client.get(f"{self.url}/")  # any answer means startup is done
@@ -95,14 +109,19 @@ class Server:
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
     ) -> None:
         process = self._process
-        if process is None or process.poll() is not None:
+        if process is None or process.returncode is not None:
             return
         process.send_signal(signal.SIGINT)  # uvicorn's graceful stop: runs the lifespan's end
         try:
-            await asyncio.to_thread(process.wait, 15)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
             process.kill()
-            await asyncio.to_thread(process.wait)
+            await process.wait()
+
+    def check_alive(self) -> None:
+        """Raise when the server has exited."""
+        if self._process is None or self._process.returncode is not None:
+            raise BenchError(f"{self.name} exited during the run:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         """Return the end of the server's output."""
@@ -110,6 +129,33 @@ class Server:
             return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+@contextlib.asynccontextmanager
+async def py_spy(pid: int, seconds: int, out: Path | None) -> AsyncIterator[None]:
+    """Sample ``pid`` with py-spy for ``seconds`` into ``out`` (folded stacks); no-op when None.
+
+    ``--nonblocking`` keeps the cost to the server small; open the file with speedscope or
+    flamegraph.pl, or grep it.
+    """
+    if out is None:
+        yield
+        return
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("py-spy", path=search)
+    if found is None:
+        raise BenchError("py-spy is not installed; install it with: .venv/bin/pip install py-spy")
+    command = [found, "record", "--nonblocking", "-p", str(pid), "-d", str(seconds),
+               "-r", "200", "-f", "raw", "-o", str(out)]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        yield
+    finally:
+        _, err = await process.communicate()
+        if process.returncode != 0:
+            raise BenchError(f"py-spy failed: {err.decode(errors='replace')}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +174,22 @@ class WrkResult:
 
 
 async def run_wrk(
-    url: str, script: str, script_args: list[str], *, connections: int, seconds: float
+    url: str, script: str, script_args: list[str], *, connections: int, seconds: int
 ) -> WrkResult:
     """Run wrk against ``url`` for ``seconds``; return its counts."""
     command = [
-        require_wrk(), f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s",
-        "--timeout", "30s", "-s", str(BENCH_DIR / script), url, "--", *script_args,
-    ]  # fmt: skip
+        require_wrk(),
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(BENCH_DIR / script),
+        url,
+        "--",
+        *script_args,
+    ]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -175,8 +230,15 @@ class Database:
     async def __aenter__(self) -> Database:
         if self._name:
             await self._admin(f'CREATE DATABASE "{self._name}"')
-        # The service's own engine factory, so the pragmas and pool match the server's.
-        self.engine = create_engine(self.url)
+        # The service's own engine factory with its default settings, as the server runs them,
+        # so the pragmas (synchronous=FULL, WAL) and the pool match.
+        defaults = {name: f.default for name, f in Settings.model_fields.items()}
+        self.engine = create_engine(
+            self.url,
+            sqlite_synchronous=defaults["sqlite_synchronous"],
+            pool_size=defaults["db_pool_size"],
+            max_overflow=defaults["db_max_overflow"],
+        )
         await migrate.upgrade(self.engine)
         return self
 
@@ -193,7 +255,15 @@ class Database:
 
         parts = urlsplit(self._admin_url)
         dsn = urlunsplit(parts._replace(scheme="postgresql"))
-        conn: Any = await asyncpg.connect(dsn)
+        try:
+            conn: Any = await asyncpg.connect(dsn)
+        except (OSError, asyncpg.PostgresError) as exc:
+            host = f"{parts.hostname}:{parts.port or 5432}"  # no user or password in the message
+            safe = urlunsplit(parts._replace(netloc=host, scheme="postgresql"))
+            raise BenchError(
+                f"cannot reach PostgreSQL at {safe} ({exc}); start it, pass --postgres-url, "
+                "or run with --backend sqlite"
+            ) from exc
         try:
             await conn.execute(sql)
         finally:
@@ -210,23 +280,31 @@ class Database:
             return int(found or 0)
 
     async def settled_count(self) -> int:
-        """Return the event count once requests still in flight have finished writing."""
-        last = await self.count_events()
-        for _ in range(50):
-            await asyncio.sleep(0.3)
+        """Return the event count once requests still in flight have finished writing.
+
+        A request cut off when wrk stops is still served (and stored) by the server, so the
+        count is read until it has not moved for 1.5 s.
+        """
+        last, still = await self.count_events(), 0
+        deadline = time.monotonic() + 30
+        while still < 3:
+            if time.monotonic() > deadline:
+                raise BenchError("the events table kept growing after the load stopped")
+            await asyncio.sleep(0.5)
             now = await self.count_events()
-            if now == last:
-                return now
+            still = still + 1 if now == last else 0
             last = now
-        raise BenchError("the events table kept growing after the load stopped")
+        return last
 
     async def clear(self) -> None:
-        """Empty the ingestion tables, so every measured run starts from the same state."""
+        """Empty every table of the schema, so each measured run starts from the same state."""
+        every = list(reversed(tables.metadata.sorted_tables))
         async with self._engine().begin() as conn:
             if self.backend == "postgres":
-                await conn.execute(text("TRUNCATE events, sessions, payments"))
+                names = ", ".join(f'"{table.name}"' for table in every)
+                await conn.execute(text(f"TRUNCATE {names}"))
             else:
-                for table in (tables.events, tables.sessions, tables.payments):
+                for table in every:
                     await conn.execute(table.delete())
 
     async def version(self) -> str:

@@ -1,4 +1,4 @@
-"""BarberPro launch-day backend: monitoring, alerts, live optimization and real-user analytics."""
+"""BarberPro launch-day backend: monitoring, alerts, MercadoPago payments, real-user analytics."""
 
 from __future__ import annotations
 

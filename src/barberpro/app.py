@@ -120,7 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="BarberPro backend",
         version=__version__,
-        description="Launch-day monitoring, alerts, live optimization and real-user analytics.",
+        description="Launch-day monitoring, alerts, MercadoPago payments and real-user analytics.",
         lifespan=lifespan,
         # Our own monitoring times every request; FastAPI's OpenTelemetry hook would only
         # look up an unconfigured provider (an environment read) on each one.

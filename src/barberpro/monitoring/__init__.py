@@ -86,9 +86,7 @@ def health_checker(
     """Return the health checks of this service."""
     from barberpro.monitoring.health import HealthChecker, HealthLimits, database_disk_path
 
-    async def memory_percent() -> float:
-        lives = await monitor.live_all()
-        return sum(float(live["system"]["memory_percent"]) for live in lives)
+    memory_percent = monitor.memory_percent
 
     redis_configured = settings.redis_url is not None and settings.redis_url.startswith(
         ("redis://", "rediss://")

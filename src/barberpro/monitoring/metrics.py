@@ -163,6 +163,13 @@ class Metrics:
         if self.multiprocess_dir is None:
             self.registry.register(collector)
 
+    def remove_collector(self, collector: Collector) -> None:
+        """Stop asking ``collector`` at scrape time."""
+        if collector in self._collectors:
+            self._collectors.remove(collector)
+            if self.multiprocess_dir is None:
+                self.registry.unregister(collector)
+
     def render(self) -> bytes:
         """Return the Prometheus text exposition of every metric, all workers merged."""
         if self.multiprocess_dir is None:

@@ -129,10 +129,24 @@ class Monitor:
 
     # -- the merged view ------------------------------------------------------------------
 
+    async def memory_percent(self) -> float:
+        """Return the memory share of the fullest instance (its workers' shares added up).
+
+        Workers of one instance share its memory limit, so their shares add up; separate
+        instances each have their own limit, and the fullest one is what matters.
+        """
+        per_instance: dict[str, float] = {}
+        for live in await self.live_all():
+            name = str(live.get("instance", ""))
+            share = float(live["system"]["memory_percent"])
+            per_instance[name] = per_instance.get(name, 0.0) + share
+        return max(per_instance.values(), default=0.0)
+
     def live(self) -> dict[str, Any]:
         """Return this process's gauges as other processes need them."""
         checked_out, overflow, capacity = self.queries.pool_usage()
         return {
+            "instance": self.config.instance,
             "websocket": self.websockets.live(),
             "in_flight": [[m, r, n] for (m, r), n in self.http.in_flight().items()],
             "system": self.system.latest.as_dict(),

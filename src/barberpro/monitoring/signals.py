@@ -56,9 +56,7 @@ class MonitorSignals:
             return Sample(total.errors / total.count if total.count else None, total.count)
         if signal == "memory_percent":
             _check(signal, labels, ())
-            lives = await monitor.live_all()
-            percent = sum(float(live["system"]["memory_percent"]) for live in lives)
-            return Sample(percent, 1)
+            return Sample(await monitor.memory_percent(), 1)
         if signal == "concurrent_connections":
             lives = await monitor.live_all()
             by_instance = monitor.connections_by_instance(lives)

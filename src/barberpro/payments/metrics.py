@@ -62,7 +62,15 @@ def _registry(monitor: object | None) -> CollectorRegistry | None:
 
 
 def register(monitor: object | None, collector: PaymentsCollector) -> bool:
-    """Add ``collector`` to the monitoring service's registry; False when it has none."""
+    """Add ``collector`` to the monitoring service's metrics; False when it has none.
+
+    Through ``Metrics.add_collector`` when there is one, so the gauges are also scraped when
+    several workers merge their metrics (that scrape does not read the registry).
+    """
+    add = getattr(getattr(monitor, "metrics", None), "add_collector", None)
+    if callable(add):
+        add(collector)
+        return True
     registry = _registry(monitor)
     if registry is None:
         return False
@@ -71,7 +79,11 @@ def register(monitor: object | None, collector: PaymentsCollector) -> bool:
 
 
 def unregister(monitor: object | None, collector: PaymentsCollector) -> None:
-    """Remove ``collector`` from the registry it was added to."""
+    """Remove ``collector`` from the metrics or the registry it was added to."""
+    remove = getattr(getattr(monitor, "metrics", None), "remove_collector", None)
+    if callable(remove):
+        remove(collector)
+        return
     registry = _registry(monitor)
     if registry is not None:
         with contextlib.suppress(KeyError):

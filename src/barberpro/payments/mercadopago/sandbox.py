@@ -14,7 +14,7 @@ The control API under ``/_sandbox`` injects faults and drives the story:
   (``{"seconds": 0}`` ends it).
 - ``PUT /_sandbox/payments/{id}`` ``{"status": "refunded", ...}``: change a payment (its
   date_last_updated moves to now); ``POST /_sandbox/chargebacks`` ``{"payment_id"}``.
-- ``POST /_sandbox/webhooks`` ``{"url", "data_id", "type"}``: send a signed webhook to ``url``.
+- ``POST /_sandbox/webhooks`` ``{"url", "data_id", "topic"}``: send a signed webhook to ``url``.
 - ``GET /_sandbox/state``: faults and counters; ``POST /_sandbox/reset``.
 
 Serve it with ``barberpro mp-sandbox --port 8090`` or, in tests, :func:`serving`.
