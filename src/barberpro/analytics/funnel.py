@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.funnel_math import LAST_STEP, STEP_NAMES
 from barberpro.analytics.range import Range
-from barberpro.db import tables
+from barberpro.db import dialect, tables
 
 BREAKDOWNS = {
     "province": "province",
@@ -21,6 +21,8 @@ BREAKDOWNS = {
     "referral_channel": "referral_channel",
 }
 UNKNOWN = "unknown"
+# reach * weight - t1 orders by reach, then earliest t1: t1 (epoch micros) stays far below it.
+_REACH_WEIGHT = 10**16
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,38 +44,29 @@ class UnitPath:
 async def unit_paths(conn: AsyncConnection, span: Range) -> list[UnitPath]:
     """Return each unit's chosen chain: furthest reach, then earliest start, in ``span``."""
     fs, u = tables.funnel_starts, tables.units
-    ranked = (
-        select(
-            fs.c.unit,
-            fs.c.reach,
-            fs.c.t1,
-            fs.c.t2,
-            fs.c.t3,
-            fs.c.t4,
-            fs.c.t5,
-            func.row_number()
-            .over(partition_by=fs.c.unit, order_by=(fs.c.reach.desc(), fs.c.t1, fs.c.event_id))
-            .label("rank"),
-        )
-        .where(fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us)
-        .subquery()
-    )
-    query = (
-        select(
-            ranked.c.unit,
-            ranked.c.reach,
-            ranked.c.t1,
-            ranked.c.t2,
-            ranked.c.t3,
-            ranked.c.t4,
-            ranked.c.t5,
-            u.c.province,
-            u.c.device_type,
-            u.c.referral_channel,
-        )
-        .select_from(ranked.outerjoin(u, u.c.unit == ranked.c.unit))
-        .where(ranked.c.rank == 1)
-    )
+    chosen = dialect.first_per_group(
+        conn.dialect.name,
+        select(fs.c.unit, fs.c.reach, fs.c.t1, fs.c.t2, fs.c.t3, fs.c.t4, fs.c.t5).where(
+            fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us
+        ),
+        group=fs.c.unit,
+        # Furthest reach first, then the earliest start. Two starts of a unit with the same
+        # reach and t1 have the same greedy chain, so which of them wins changes no figure.
+        rank=(fs.c.reach.desc(), fs.c.t1),
+        best=fs.c.reach * _REACH_WEIGHT - fs.c.t1,
+    ).subquery()
+    query = select(
+        chosen.c.unit,
+        chosen.c.reach,
+        chosen.c.t1,
+        chosen.c.t2,
+        chosen.c.t3,
+        chosen.c.t4,
+        chosen.c.t5,
+        u.c.province,
+        u.c.device_type,
+        u.c.referral_channel,
+    ).select_from(chosen.outerjoin(u, u.c.unit == chosen.c.unit))
     paths = []
     for row in await conn.execute(query):
         reach = row[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Table, insert, literal_column
+from sqlalchemy import BigInteger, ColumnElement, Select, Table, func, insert, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +22,25 @@ def upsert(dialect_name: str, table: Table) -> Any:
     if dialect_name == "sqlite":
         return sqlite.insert(table)
     raise ValueError(f"unsupported database dialect: {dialect_name!r}")
+
+
+def first_per_group(
+    dialect_name: str,
+    query: Select[Any],
+    *,
+    group: ColumnElement[Any],
+    rank: Sequence[ColumnElement[Any]],
+    best: ColumnElement[Any],
+) -> Select[Any]:
+    """Return ``query`` narrowed to the first row of each ``group`` by ``rank``.
+
+    PostgreSQL: ``DISTINCT ON``. SQLite: ``GROUP BY`` with ``MAX(best)``, whose bare columns
+    come from the row holding the maximum (a documented SQLite rule), so ``best`` must be a
+    number that orders rows as ``rank`` does. Both avoid a window function over every row.
+    """
+    if dialect_name == "postgresql":
+        return query.distinct(group).order_by(group, *rank)
+    return query.add_columns(func.max(best).label("best")).group_by(group)
 
 
 def bucket(column: ColumnElement[int], width: int) -> ColumnElement[int]:
