@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -80,7 +81,11 @@ class GroupCommit:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(batcher, payload, max(1, weight), future))
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain(), name="barberpro-group-commit")
+            # A context of its own: the writer serves every request, so it must not carry the
+            # context variables (such as the monitored request) of the one that woke it.
+            self._task = asyncio.create_task(
+                self._drain(), name="barberpro-group-commit", context=contextvars.Context()
+            )
         return await future
 
     async def call(self, operation: Operation[T]) -> T:
