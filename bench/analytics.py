@@ -48,7 +48,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,7 +59,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro import logs
 from barberpro.analytics import (
@@ -567,45 +567,67 @@ async def time_sections(app: Any, backend: str, span: Ranges, opts: Options) -> 
     for label, rng in (("today", span.today), ("last 7 days", span.week)):
         paths: list[funnel.UnitPath] = []
         try:
-            paths = await on_conn(lambda c, rng=rng: funnel.unit_paths(c, rng))()
+            paths = await on_conn(_unit_paths(rng))()
         except Exception as exc:
             print(f"  {backend}: unit_paths failed: {exc!r}"[:300], flush=True)
-        sections: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
-            (
-                f"funnel.unit_paths ({len(paths):,} units)",
-                on_conn(lambda c, rng=rng: funnel.unit_paths(c, rng)),
-            ),
+        cases = [
+            (f"funnel.unit_paths ({len(paths):,} units)", on_conn(_unit_paths(rng))),
             ("funnel.report, no breakdown (Python)", steps(paths, ())),
             ("funnel.report, 3 breakdowns (Python)", steps(paths, tuple(funnel.BREAKDOWNS))),
-            (
-                "engagement",
-                on_conn(
-                    lambda c, rng=rng: engagement.engagement(
-                        c, rng, now_us=_now_us(), session_timeout_us=knobs.session_timeout_us
-                    )
-                ),
-            ),
-            (
-                "referrals",
-                on_conn(lambda c, rng=rng, paths=paths: referrals.referrals(c, rng, paths)),
-            ),
-            ("revenue", on_conn(lambda c, rng=rng: revenue.revenue(c, rng))),
-            (
-                "market",
-                on_conn(
-                    lambda c, rng=rng: market.market(c, rng, min_demand=knobs.market_min_demand)
-                ),
-            ),
-            ("retention", on_conn(lambda c, rng=rng: retention.retention(c, rng))),
-            ("providers", on_conn(lambda c, rng=rng: providers.providers(c, rng, limit=100))),
+            *((name, on_conn(section)) for name, section in _sections(rng, paths, knobs)),
         ]
-        for name, call in sections:
+        for name, call in cases:
             found.append(
                 await measure(
                     backend, f"{label}: {name}", call, calls=max(3, opts.calls // 3), warmup=1
                 )
             )
     return found
+
+
+Section = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+def _unit_paths(rng: Range) -> Section:
+    async def section(conn: AsyncConnection) -> Any:
+        return await funnel.unit_paths(conn, rng)
+
+    return section
+
+
+def _sections(
+    rng: Range, paths: list[funnel.UnitPath], knobs: reports.ReportSettings
+) -> list[tuple[str, Section]]:
+    """The reports' other sections over ``rng``, each a call on a connection."""
+
+    async def engagement_section(conn: AsyncConnection) -> Any:
+        return await engagement.engagement(
+            conn, rng, now_us=_now_us(), session_timeout_us=knobs.session_timeout_us
+        )
+
+    async def referrals_section(conn: AsyncConnection) -> Any:
+        return await referrals.referrals(conn, rng, paths)
+
+    async def revenue_section(conn: AsyncConnection) -> Any:
+        return await revenue.revenue(conn, rng)
+
+    async def market_section(conn: AsyncConnection) -> Any:
+        return await market.market(conn, rng, min_demand=knobs.market_min_demand)
+
+    async def retention_section(conn: AsyncConnection) -> Any:
+        return await retention.retention(conn, rng)
+
+    async def providers_section(conn: AsyncConnection) -> Any:
+        return await providers.providers(conn, rng, limit=100)
+
+    return [
+        ("engagement", engagement_section),
+        ("referrals", referrals_section),
+        ("revenue", revenue_section),
+        ("market", market_section),
+        ("retention", retention_section),
+        ("providers", providers_section),
+    ]
 
 
 # -- DuckDB, the reference -----------------------------------------------------------------------
@@ -889,7 +911,7 @@ def _compare_revenue(backend: str, rev: dict[str, Any], ref: Reference) -> list[
 # -- output -------------------------------------------------------------------------------------
 
 
-def print_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """Print a left-aligned table."""
     lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
