@@ -131,3 +131,24 @@ async def test_monitoring_disabled_records_nothing(sqlite_app: Callable[..., Any
         assert _counts(monitor) == {}
         series = window([monitor.ring.slots()], now=monitor.clock(), window_s=60)
         assert not [key for key in series if key[0] == "db"]
+
+
+async def test_prometheus_counts_are_cumulative_past_the_windows() -> None:
+    """The exported counters keep every request, after its slot left the 15-minute ring."""
+    now = [1_800_000_000.0]
+    monitor = Monitor(MonitorConfig(), clock=lambda: now[0])
+    transport = httpx.ASGITransport(app=_app(monitor), raise_app_exceptions=False)
+    labels = {"method": "GET", "route": "/api/v1/items/{item_id}", "status_class": "2xx"}
+    sent = 0
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for step in range(12):  # two hours, a request or two every ten minutes
+            for item in range(1 + step % 2):
+                assert (await client.get(f"/api/v1/items/{item}")).status_code == 200
+                sent += 1
+            assert _sample(monitor, "barberpro_http_requests_total", labels) == sent
+            assert _sample(monitor, "barberpro_http_request_duration_seconds_count", labels) == sent
+            now[0] += 600
+    assert _counts(monitor) == {}  # the windows have forgotten them; the counters have not
+    assert _sample(monitor, "barberpro_http_requests_total", labels) == sent
+    bucket = {**labels, "le": "+Inf"}
+    assert _sample(monitor, "barberpro_http_request_duration_seconds_bucket", bucket) == sent

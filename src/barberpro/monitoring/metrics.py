@@ -15,7 +15,8 @@ instance, anything read from the database) are scrape-time collectors added with
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import Any
 
 from prometheus_client import (
@@ -26,13 +27,49 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
 
 #: Seconds; fixed by CONTRACTS.md for the HTTP, database and webhook histograms.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 HTTP_REQUESTS_HELP = "HTTP requests answered."
 HTTP_DURATION_HELP = "Time from the request's arrival to the end of its answer."
+DB_QUERIES_HELP = "SQL statements executed."
+DB_DURATION_HELP = "Time spent in the database driver per statement."
+# Each contract bucket bound (seconds) is one of the fine edges (ms): its cumulative count is
+# the sum of the fine buckets up to that edge, exactly.
+_PROM_INDEX = [
+    (repr(float(bound)), LATENCY_EDGES_MS.index(round(bound * 1000, 6)))
+    for bound in DURATION_BUCKETS
+]
+
+
+def stat_families(
+    name: str,
+    help_requests: str,
+    duration_name: str,
+    help_duration: str,
+    labels: list[str],
+    series: Iterable[tuple[list[str], Stat]],
+) -> Iterator[Metric]:
+    """Yield a counter and a seconds histogram built from cumulative millisecond :class:`Stat`s.
+
+    This is how one process exports its hottest series: the hot path adds to a plain Stat (a few
+    integer additions, no lock) and the Prometheus families are made only when scraped.
+    """
+    counter = CounterMetricFamily(name, help_requests, labels=labels)
+    duration = HistogramMetricFamily(duration_name, help_duration, labels=labels)
+    for values, total in series:
+        counter.add_metric(values, total.count)
+        cumulative = list(accumulate(total.buckets))
+        buckets = [(le, float(cumulative[i])) for le, i in _PROM_INDEX]
+        buckets.append(("+Inf", float(total.count)))
+        duration.add_metric(values, buckets, total.total / 1000.0)
+    yield counter
+    yield duration
 
 
 class Metrics:
@@ -64,16 +101,20 @@ class Metrics:
                 buckets=DURATION_BUCKETS,
                 registry=r,
             )
-        self.db_queries = Counter(
-            "barberpro_db_queries", "SQL statements executed.", ["operation"], registry=r
-        )
-        self.db_duration = Histogram(
-            "barberpro_db_query_duration_seconds",
-            "Time spent in the database driver per statement.",
-            ["operation"],
-            buckets=DURATION_BUCKETS,
-            registry=r,
-        )
+        # The same holds for the per-statement database metrics (see QueryTimer.collect).
+        self.db_queries: Counter | None = None
+        self.db_duration: Histogram | None = None
+        if multiprocess_dir is not None:
+            self.db_queries = Counter(
+                "barberpro_db_queries", DB_QUERIES_HELP, ["operation"], registry=r
+            )
+            self.db_duration = Histogram(
+                "barberpro_db_query_duration_seconds",
+                DB_DURATION_HELP,
+                ["operation"],
+                buckets=DURATION_BUCKETS,
+                registry=r,
+            )
         self.db_connection_failures = Counter(
             "barberpro_db_connection_failures",
             "Failed connection attempts and connections lost mid-use.",

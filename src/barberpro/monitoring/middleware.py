@@ -16,36 +16,26 @@ status) and a few dictionary operations after the answer:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, MutableMapping
-from itertools import accumulate
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import Metric
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from barberpro.monitoring.context import RequestCost, current_request
-from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
+from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat, merged
 from barberpro.monitoring.metrics import (
-    DURATION_BUCKETS,
     HTTP_DURATION_HELP,
     HTTP_REQUESTS_HELP,
     FunctionCollector,
     Metrics,
+    stat_families,
 )
-from barberpro.monitoring.windows import Ring
+from barberpro.monitoring.windows import Key, Ring
 
 UNMATCHED = "<unmatched>"
 _LABELS = ["method", "route", "status_class"]
-# Each contract bucket bound (seconds) is one of the fine edges (ms): its cumulative count is
-# the sum of the fine buckets up to that edge, exactly.
-_PROM_INDEX = [
-    (bound, LATENCY_EDGES_MS.index(round(bound * 1000, 6))) for bound in DURATION_BUCKETS
-]
-
-
-def _le(bound: float) -> str:
-    return repr(float(bound))  # "0.005", "1.0": the exposition's spelling of these bounds
 
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -78,17 +68,18 @@ def route_template(scope: MutableMapping[str, Any]) -> str:
 class _Binding:
     """What one (route, method, status class) records into, looked up once and cached.
 
-    With one process: ``total``, a cumulative histogram exported at scrape time. Under several
+    With one process: ``folded``, the cumulative histogram of the ring's full slots (the filling
+    slot is added at scrape time), so a request is recorded once, into the ring. Under several
     workers: the bound prometheus_client children (``counter``, ``histogram``), whose values
     live in the files every worker's scrape merges.
     """
 
-    __slots__ = ("counter", "error", "histogram", "key", "total")
+    __slots__ = ("counter", "error", "folded", "histogram", "key")
 
     def __init__(self, metrics: Metrics, route: str, method: str, status_class: str) -> None:
         self.key = ("http", route, method, status_class)
         self.error = status_class == "5xx"
-        self.total: Stat | None = None
+        self.folded: Stat | None = None
         self.counter: Any = None
         self.histogram: Any = None
         if metrics.http_requests is not None and metrics.http_duration is not None:
@@ -96,7 +87,7 @@ class _Binding:
             self.counter = metrics.http_requests.labels(**labels)
             self.histogram = metrics.http_duration.labels(**labels)
         else:
-            self.total = Stat(LATENCY_EDGES_MS)
+            self.folded = Stat(LATENCY_EDGES_MS)
 
 
 class HttpRecorder:
@@ -105,61 +96,79 @@ class HttpRecorder:
     def __init__(self, *, ring: Ring, metrics: Metrics) -> None:
         self._ring = ring
         self._metrics = metrics
+        # By (id of FastAPI's route context, method, status): the binding, without working out
+        # the template again. A context is built once per included route and lives as long as
+        # the app, so its id is stable (the contexts themselves are not hashable).
+        self._by_context: dict[tuple[int, str, int], _Binding] = {}
         self._bindings: dict[tuple[str, str, int], _Binding] = {}
         self._classes: dict[tuple[str, str, str], _Binding] = {}
         self.live: dict[int, MutableMapping[str, Any]] = {}
         if not metrics.multiprocess:
+            ring.on_close(self._fold)
             metrics.add_collector(FunctionCollector(self.collect))
 
     def finish(self, scope: MutableMapping[str, Any], status: int, seconds: float) -> str:
         """Record one answered request; return its route template."""
+        fastapi_scope = scope.get("fastapi")
+        context = None
+        if fastapi_scope is not None:
+            context = fastapi_scope.get("effective_route_context")
+        binding = None
+        if context is not None:
+            binding = self._by_context.get((id(context), scope["method"], status))
+        if binding is None:
+            binding = self._find(scope, status, context)
+        ms = seconds * 1000.0
+        self._ring.stat(binding.key).record(ms, binding.error)
+        if binding.counter is not None:
+            binding.counter.inc()
+            binding.histogram.observe(seconds)
+        return binding.key[1]
+
+    def _find(self, scope: MutableMapping[str, Any], status: int, context: object) -> _Binding:
         route = route_template(scope)
         method = scope["method"]
         if method not in METHODS:
             method = "OTHER"
-        key = (route, method, status)
-        binding = self._bindings.get(key)
+        binding = self._bindings.get((route, method, status))
         if binding is None:
-            binding = self._bind(route, method, status)
-        ms = seconds * 1000.0
-        self._ring.stat(binding.key).record(ms, binding.error)
-        total = binding.total
-        if total is not None:
-            total.record(ms, binding.error)
-        else:
-            binding.counter.inc()
-            binding.histogram.observe(seconds)
-        return route
-
-    def _bind(self, route: str, method: str, status: int) -> _Binding:
-        status_class = _STATUS_CLASS.get(status, "5xx" if status >= 600 else "1xx")
-        labels = (route, method, status_class)
-        binding = self._classes.get(labels)
-        if binding is None:
-            binding = self._classes[labels] = _Binding(self._metrics, *labels)
-        self._bindings[(route, method, status)] = binding
+            status_class = _STATUS_CLASS.get(status, "5xx" if status >= 600 else "1xx")
+            labels = (route, method, status_class)
+            binding = self._classes.get(labels)
+            if binding is None:
+                binding = self._classes[labels] = _Binding(self._metrics, *labels)
+            self._bindings[(route, method, status)] = binding
+        if context is not None:
+            self._by_context[(id(context), scope["method"], status)] = binding
         return binding
+
+    def _fold(self, slot: Mapping[Key, Stat]) -> None:
+        for key, stat in slot.items():
+            if key[0] == "http":
+                binding = self._classes.get((key[1], key[2], key[3]))
+                if binding is not None and binding.folded is not None:
+                    binding.folded.merge(stat)
 
     def collect(self) -> Iterator[Metric]:
         """Scrape-time families of the HTTP request metrics (one process only)."""
-        requests = CounterMetricFamily(
-            "barberpro_http_requests", HTTP_REQUESTS_HELP, labels=_LABELS
-        )
-        duration = HistogramMetricFamily(
-            "barberpro_http_request_duration_seconds", HTTP_DURATION_HELP, labels=_LABELS
-        )
+        filling = self._ring.current()
+        series = []
         for (route, method, status_class), binding in list(self._classes.items()):
-            total = binding.total
-            if total is None:
+            if binding.folded is None:
                 continue
-            labels = [method, route, status_class]
-            requests.add_metric(labels, total.count)
-            cumulative = list(accumulate(total.buckets))
-            buckets = [(_le(bound), float(cumulative[i])) for bound, i in _PROM_INDEX]
-            buckets.append(("+Inf", float(total.count)))
-            duration.add_metric(labels, buckets, total.total / 1000.0)
-        yield requests
-        yield duration
+            total = merged([binding.folded], LATENCY_EDGES_MS)
+            now = filling.get(binding.key)
+            if now is not None:
+                total.merge(now)
+            series.append(([method, route, status_class], total))
+        return stat_families(
+            "barberpro_http_requests",
+            HTTP_REQUESTS_HELP,
+            "barberpro_http_request_duration_seconds",
+            HTTP_DURATION_HELP,
+            _LABELS,
+            series,
+        )
 
     def db_cost(self, route: str, method: str, cost: RequestCost) -> None:
         """Attribute a request's database time to its route."""
@@ -202,11 +211,12 @@ class MonitoringMiddleware:
         recorder = self._recorder
         status = 0
 
-        async def send_wrapper(message: Message) -> None:
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            # A plain function handing back send's awaitable: no coroutine of its own per message.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
         cost = RequestCost()
         token = current_request.set(cost)

@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
+from prometheus_client.core import Metric
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.monitoring.context import current_request
-from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
+from barberpro.monitoring.metrics import (
+    DB_DURATION_HELP,
+    DB_QUERIES_HELP,
+    FunctionCollector,
+    Metrics,
+    stat_families,
+)
 from barberpro.monitoring.windows import Ring
 
 log = structlog.get_logger(__name__)
@@ -87,7 +95,14 @@ class QueryTimer:
         self._slow_ms = slow_query_ms
         self._clock = clock
         self._cache: dict[str, tuple[str, str]] = {}
+        # By operation: a cumulative Stat exported at scrape time (one process), or the bound
+        # prometheus_client children whose values the workers share through files.
+        self._totals: dict[str, Stat] = {}
         self._children: dict[str, tuple[Any, Any]] = {}
+        self._collector: FunctionCollector | None = None
+        if not metrics.multiprocess:
+            self._collector = FunctionCollector(self.collect)
+            metrics.add_collector(self._collector)
         self.pool_saturated = 0
         self._engine: Engine | None = None
 
@@ -103,7 +118,7 @@ class QueryTimer:
         event.listen(sync.pool, "checkin", self._pool_changed)
 
     def detach(self) -> None:
-        """Stop listening (the engine outlives the app in some tests)."""
+        """Stop listening (the engine outlives the app in some tests); the counts stay exported."""
         sync = self._engine
         if sync is None:
             return
@@ -161,14 +176,13 @@ class QueryTimer:
     def _observe(self, statement: str, ms: float, executemany: bool, *, error: bool) -> None:
         shape, op = self._shape(statement)
         self._ring.record(("db", shape, op), ms, error)
-        children = self._children.get(op)
-        if children is None:
-            children = self._children[op] = (
-                self._metrics.db_queries.labels(operation=op),
-                self._metrics.db_duration.labels(operation=op),
-            )
-        children[0].inc()
-        children[1].observe(ms / 1000.0)
+        total = self._totals.get(op)
+        if total is None and self._collector is not None:
+            total = self._totals[op] = Stat(LATENCY_EDGES_MS)
+        if total is not None:
+            total.record(ms, error)
+        else:
+            self._observe_shared(op, ms)
         cost = current_request.get()
         if cost is not None:
             cost.db_ms += ms
@@ -182,6 +196,31 @@ class QueryTimer:
                 fingerprint=shape,
                 executemany=executemany,
             )
+
+    def _observe_shared(self, op: str, ms: float) -> None:
+        metrics = self._metrics
+        assert metrics.db_queries is not None
+        assert metrics.db_duration is not None
+        children = self._children.get(op)
+        if children is None:
+            children = self._children[op] = (
+                metrics.db_queries.labels(operation=op),
+                metrics.db_duration.labels(operation=op),
+            )
+        children[0].inc()
+        children[1].observe(ms / 1000.0)
+
+    def collect(self) -> Iterator[Metric]:
+        """Scrape-time families of the per-statement metrics (one process only)."""
+        series = [([op], total) for op, total in sorted(self._totals.items())]
+        return stat_families(
+            "barberpro_db_queries",
+            DB_QUERIES_HELP,
+            "barberpro_db_query_duration_seconds",
+            DB_DURATION_HELP,
+            ["operation"],
+            series,
+        )
 
     def _error(self, ctx: ExceptionContext) -> None:
         context = ctx.execution_context

@@ -25,7 +25,8 @@ Key = tuple[str, ...]
 EDGES_BY_KIND: dict[str, Sequence[float]] = {"ws_session": SESSION_EDGES_S}
 
 #: Most distinct keys one slot takes; past it new keys fold into (kind, "<other>") so a flood of
-#: distinct SQL texts or report labels cannot grow memory without bound.
+#: distinct SQL texts or report labels cannot grow memory without bound. HTTP keys are exempt:
+#: they are bounded by the routes, and the cumulative Prometheus counters are folded from them.
 MAX_KEYS_PER_SLOT = 2000
 
 
@@ -52,6 +53,11 @@ class Ring:
         self._slot = slot_of(clock())
         self._current: dict[Key, Stat] = {}
         self._closed: deque[tuple[int, dict[Key, Stat]]] = deque()
+        self._on_close: list[Callable[[Mapping[Key, Stat]], None]] = []
+
+    def on_close(self, listener: Callable[[Mapping[Key, Stat]], None]) -> None:
+        """Call ``listener`` with each slot's map once the slot is full (no longer written)."""
+        self._on_close.append(listener)
 
     def current(self) -> dict[Key, Stat]:
         """Return the filling slot's map, rotating first when the clock moved past it."""
@@ -63,6 +69,8 @@ class Ring:
     def _rotate(self, slot: int) -> None:
         if self._current:
             self._closed.append((self._slot, self._current))
+            for listener in self._on_close:
+                listener(self._current)
         self._slot = slot
         self._current = {}
         oldest = slot - KEEP_S // SLOT_S
@@ -77,7 +85,7 @@ class Ring:
         current = self._current
         found = current.get(key)
         if found is None:
-            if len(current) >= MAX_KEYS_PER_SLOT:
+            if len(current) >= MAX_KEYS_PER_SLOT and key[0] != "http":
                 key = (key[0], "<other>")
                 found = current.get(key)
                 if found is not None:
