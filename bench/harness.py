@@ -13,7 +13,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,8 +55,17 @@ def require_wrk() -> str:
 class Server:
     """One uvicorn process (one worker, no access log) serving an app factory."""
 
-    def __init__(self, name: str, factory: str, *, env: Mapping[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        factory: str,
+        *,
+        env: Mapping[str, str],
+        log_dir: Path,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.name = name
+        self._cpus = cpus
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log_path = log_dir / f"{name}.log"
@@ -90,7 +99,11 @@ class Server:
     async def __aenter__(self) -> Server:
         with self._log_path.open("wb") as log:
             self._process = await asyncio.create_subprocess_exec(
-                *self._command, env=self._env, stdout=log, stderr=asyncio.subprocess.STDOUT
+                *self._command,
+                env=self._env,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                preexec_fn=_pin(self._cpus),
             )
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(timeout=1) as client:
@@ -173,10 +186,36 @@ class WrkResult:
     p99_ms: float
 
 
+def _pin(cpus: set[int] | None) -> Callable[[], None] | None:
+    """Return a pre-exec hook keeping the child on ``cpus`` (None: wherever the OS puts it)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """Return (server CPUs, load CPUs): half the CPUs each, or None on a single CPU.
+
+    Pinned apart, the server and wrk stop trading places on the same core, which otherwise
+    moves one process's rate by +-10 % from one run to the next on a 2-core VM.
+    """
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None
+    half = len(available) // 2
+    return set(available[:half]), set(available[half:])
+
+
 async def run_wrk(
-    url: str, script: str, script_args: list[str], *, connections: int, seconds: int
+    url: str,
+    script: str,
+    script_args: list[str],
+    *,
+    connections: int,
+    seconds: int,
+    cpus: set[int] | None = None,
 ) -> WrkResult:
-    """Run wrk against ``url`` for ``seconds``; return its counts."""
+    """Run wrk against ``url`` for ``seconds`` (on ``cpus`` when given); return its counts."""
     command = [
         require_wrk(),
         f"-t{min(2, connections)}",
@@ -191,7 +230,10 @@ async def run_wrk(
         *script_args,
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_pin(cpus),
     )
     out, err = await process.communicate()
     text_out = out.decode(errors="replace")
