@@ -22,7 +22,7 @@ from barberpro.api import errors, openapi
 from barberpro.api.auth import TokenAuth
 from barberpro.config import Settings
 from barberpro.db import migrate
-from barberpro.db.engine import create_engine
+from barberpro.db.engine import create_engine, create_writer_engine
 from barberpro.db.groupcommit import GroupCommit
 from barberpro.kv import KeyValueStore, store_from_url
 from barberpro.payments import router as payments_router
@@ -57,15 +57,21 @@ def create_app(settings: Settings) -> FastAPI:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
+    writer_engine = create_writer_engine(
+        settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     kv = store_from_url(settings.redis_url)
     # The process's single writer: events, rollups and the payments queue share its commits.
     commits = GroupCommit(
         engine,
         max_batch=settings.ingest_max_batch_rows,
         queue_limit=settings.ingest_queue_limit,
+        thread_engine=writer_engine,
     )
-    # Built first: it times every statement of the engine from the first one on.
+    # Built first: it times every statement of the engines from the first one on.
     monitor = monitoring.build(settings, engine=engine)
+    if writer_engine is not None:
+        monitor.attach(writer_engine)
     services = Services(
         settings=settings,
         engine=engine,
@@ -116,6 +122,8 @@ def create_app(settings: Settings) -> FastAPI:
             await services.monitor.stop()
             await services.kv.close()
             await engine.dispose()
+            if writer_engine is not None:
+                writer_engine.dispose()
 
     app = FastAPI(
         title="BarberPro backend",

@@ -9,6 +9,13 @@ whose connections never wait in the busy handler behind each other.
 
 If a batch fails, each payload is retried in a transaction of its own, so one bad write fails
 alone and its neighbours still land.
+
+On SQLite the transaction runs whole on a thread of the writer's own, over a plain ``sqlite3``
+connection (see :func:`barberpro.db.engine.create_writer_engine`): one hand-off per transaction
+instead of one per statement. The batchers stay coroutines: in that thread each is driven to
+completion over a :class:`ThreadConnection`, whose ``execute`` answers at once, so nothing in it
+ever suspends. A batcher that awaited anything else there is a programming error, reported as
+such.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 P = TypeVar("P")
@@ -47,6 +56,40 @@ async def _each(conn: AsyncConnection, operations: list[Operation[Any]]) -> list
     return [await operation(conn) for operation in operations]
 
 
+class ThreadConnection:
+    """The part of :class:`AsyncConnection` the batchers use, over a synchronous connection.
+
+    Each method runs the statement now, in the calling thread, and returns the same result an
+    ``AsyncConnection`` would (fully buffered on SQLite either way).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Any:
+        """The connection's dialect."""
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, **kw: Any) -> Any:
+        """Run a SQLAlchemy statement."""
+        return self._conn.execute(statement, parameters, **kw)
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, **kw: Any) -> Any:
+        """Run SQL text with the driver's own parameter style."""
+        return self._conn.exec_driver_sql(statement, parameters, **kw)
+
+
+def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Drive a coroutine that never suspends to its end; return its value."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+    coroutine.close()
+    raise RuntimeError("a batcher awaited something other than its connection in the writer thread")
+
+
 class GroupCommit:
     """One per process and engine; every durable write of the service goes through it."""
 
@@ -57,8 +100,16 @@ class GroupCommit:
         max_batch: int = 5000,
         queue_limit: int = 100_000,
         linger_turns: int = 5,
+        thread_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        # SQLite: transactions run whole on this engine, in the executor's single thread.
+        self._thread_engine = thread_engine
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="barberpro-writer")
+            if thread_engine is not None
+            else None
+        )
         self.linger_turns = linger_turns
         self._max_batch = max_batch
         self._queue_limit = queue_limit
@@ -100,6 +151,8 @@ class GroupCommit:
             with contextlib.suppress(Exception):
                 await self._task
             self._task = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
 
     def _take(self) -> list[_Pending[Any, Any]]:
         taken, weight = 0, 0
@@ -136,17 +189,43 @@ class GroupCommit:
 
     async def _write(self, batch: list[_Pending[Any, Any]]) -> list[Any]:
         """Write ``batch`` in one transaction; results in the order of ``batch``."""
-        groups: dict[Any, list[int]] = {}
-        for index, item in enumerate(batch):
-            groups.setdefault(item.batcher, []).append(index)
-        results: list[Any] = [None] * len(batch)
-        async with self._engine.begin() as conn:
-            for batcher, indexes in groups.items():
-                answers = await batcher(conn, [batch[i].payload for i in indexes])
-                for index, answer in zip(indexes, answers, strict=True):
-                    results[index] = answer
+        if self._executor is not None:
+            loop = asyncio.get_running_loop()
+            results = await loop.run_in_executor(self._executor, self._write_in_thread, batch)
+        else:
+            results = [None] * len(batch)
+            async with self._engine.begin() as conn:
+                for batcher, indexes in _groups(batch).items():
+                    answers = await batcher(conn, [batch[i].payload for i in indexes])
+                    _place(results, indexes, answers)
         self.commits += 1
         return results
+
+    def _write_in_thread(self, batch: list[_Pending[Any, Any]]) -> list[Any]:
+        assert self._thread_engine is not None
+        results: list[Any] = [None] * len(batch)
+        with self._thread_engine.begin() as sync_conn:
+            conn = cast(AsyncConnection, ThreadConnection(sync_conn))
+            for batcher, indexes in _groups(batch).items():
+                coroutine = cast(
+                    Coroutine[Any, Any, Sequence[Any]],
+                    batcher(conn, [batch[i].payload for i in indexes]),
+                )
+                _place(results, indexes, _complete(coroutine))
+        return results
+
+
+def _groups(batch: list[_Pending[Any, Any]]) -> dict[Any, list[int]]:
+    """Return the indexes of ``batch`` by batcher, in order of first appearance."""
+    groups: dict[Any, list[int]] = {}
+    for index, item in enumerate(batch):
+        groups.setdefault(item.batcher, []).append(index)
+    return groups
+
+
+def _place(results: list[Any], indexes: list[int], answers: Sequence[Any]) -> None:
+    for index, answer in zip(indexes, answers, strict=True):
+        results[index] = answer
 
 
 def _succeed(item: _Pending[Any, Any], result: Any) -> None:

@@ -9,8 +9,10 @@ with other values is one series. Parameters are never logged: they hold personal
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -104,16 +106,27 @@ class QueryTimer:
             self._collector = FunctionCollector(self.collect)
             metrics.add_collector(self._collector)
         self.pool_saturated = 0
+        # The pool reported is the first engine's (the service's); others, such as SQLite's
+        # writer engine, add their statements and failures only.
         self._engine: Engine | None = None
+        self._others: list[Engine] = []
+        # Statements run off the event loop (the SQLite writer's thread) are handed to the
+        # loop's thread and recorded there, so the windows have one writer.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handed: deque[Callable[[], None]] = deque()
+        self._replay_pending = False
 
-    def attach(self, engine: AsyncEngine) -> None:
-        """Listen to ``engine``'s statement, error and pool events."""
-        sync = engine.sync_engine
-        self._engine = sync
+    def attach(self, engine: AsyncEngine | Engine) -> None:
+        """Listen to ``engine``'s statement and error events (and its pool's, if the first)."""
+        sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
         event.listen(sync, "before_cursor_execute", self._before)
         event.listen(sync, "after_cursor_execute", self._after)
         event.listen(sync, "handle_error", self._error)
         event.listen(sync, "do_connect", self._connect)
+        if self._engine is not None:
+            self._others.append(sync)
+            return
+        self._engine = sync
         event.listen(sync.pool, "checkout", self._checkout)
         event.listen(sync.pool, "checkin", self._pool_changed)
 
@@ -122,14 +135,15 @@ class QueryTimer:
         sync = self._engine
         if sync is None:
             return
-        for name, fn in (
-            ("before_cursor_execute", self._before),
-            ("after_cursor_execute", self._after),
-            ("handle_error", self._error),
-            ("do_connect", self._connect),
-        ):
-            if event.contains(sync, name, fn):
-                event.remove(sync, name, fn)
+        for engine in (sync, *self._others):
+            for name, fn in (
+                ("before_cursor_execute", self._before),
+                ("after_cursor_execute", self._after),
+                ("handle_error", self._error),
+                ("do_connect", self._connect),
+            ):
+                if event.contains(engine, name, fn):
+                    event.remove(engine, name, fn)
         for pool_event, listener in (
             ("checkout", self._checkout),
             ("checkin", self._pool_changed),
@@ -137,6 +151,34 @@ class QueryTimer:
             if event.contains(sync.pool, pool_event, listener):
                 event.remove(sync.pool, pool_event, listener)
         self._engine = None
+        self._others = []
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Record on ``loop``'s thread what other threads time (known before their first)."""
+        self._loop = loop
+        if self._handed and not self._replay_pending:
+            self._replay_pending = True
+            loop.call_soon_threadsafe(self._replay)
+
+    def _on_loop(self, record: Callable[[], None]) -> bool:
+        """Return False on the event loop's thread; elsewhere queue ``record`` for it, True."""
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._handed.append(record)
+            loop = self._loop
+            if loop is not None and not self._replay_pending:
+                self._replay_pending = True
+                loop.call_soon_threadsafe(self._replay)
+            return True
+        if self._handed:
+            self._replay()
+        return False
+
+    def _replay(self) -> None:
+        self._replay_pending = False
+        while self._handed:
+            self._handed.popleft()()
 
     def _shape(self, statement: str) -> tuple[str, str]:
         found = self._cache.get(statement)
@@ -174,6 +216,8 @@ class QueryTimer:
         self._observe(statement, (self._clock() - started) * 1000.0, executemany, error=False)
 
     def _observe(self, statement: str, ms: float, executemany: bool, *, error: bool) -> None:
+        if self._on_loop(lambda: self._observe(statement, ms, executemany, error=error)):
+            return
         shape, op = self._shape(statement)
         self._ring.record(("db", shape, op), ms, error)
         total = self._totals.get(op)
@@ -244,6 +288,8 @@ class QueryTimer:
 
     def connection_failed(self) -> None:
         """Count one failed or lost database connection."""
+        if self._on_loop(self.connection_failed):
+            return
         self._metrics.db_connection_failures.inc()
         self._ring.add(("db_conn_fail",))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -12,6 +13,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.monitoring.argentina import ArgentinaCounters
@@ -101,7 +103,7 @@ class Monitor:
         """The registry other domains add their metrics to."""
         return self.metrics.registry
 
-    def attach(self, engine: AsyncEngine) -> None:
+    def attach(self, engine: AsyncEngine | Engine) -> None:
         """Time ``engine``'s statements (skipped when monitoring is disabled)."""
         if self.config.enabled:
             self.queries.attach(engine)
@@ -117,6 +119,7 @@ class Monitor:
 
     async def start(self) -> None:
         """Start the system sampler and the snapshot publisher."""
+        self.queries.bind(asyncio.get_running_loop())
         await self.system.start()
         await self.shared.start()
 

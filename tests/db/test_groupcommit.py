@@ -1,0 +1,143 @@
+"""The group-commit writer: shared transactions, and on SQLite one thread call per transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from barberpro.db.engine import create_engine, create_writer_engine
+from barberpro.db.groupcommit import GroupCommit
+from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.queries import QueryTimer
+from barberpro.monitoring.windows import Ring, window
+
+
+def test_writer_engine_only_for_a_sqlite_file(tmp_path: Path) -> None:
+    """PostgreSQL and in-memory SQLite keep the async path; a SQLite file gets a thread engine."""
+    assert create_writer_engine("postgresql+asyncpg://u@127.0.0.1/db") is None
+    assert create_writer_engine("sqlite+aiosqlite://") is None
+    assert create_writer_engine("sqlite+aiosqlite:///:memory:") is None
+    engine = create_writer_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    assert isinstance(engine, Engine)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        engine.dispose()
+
+
+async def _setup(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    await engine.dispose()
+
+
+async def test_concurrent_writes_share_transactions_in_the_writer_thread(tmp_path: Path) -> None:
+    """Many callers, few commits, every row stored, all of it on the writer's own thread."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"
+    await _setup(url)
+    engine = create_engine(url)
+    thread_engine = create_writer_engine(url)
+    commits = GroupCommit(engine, thread_engine=thread_engine)
+    threads: set[str] = set()
+
+    async def insert(conn: AsyncConnection, values: list[int]) -> list[int]:
+        threads.add(threading.current_thread().name)
+        await conn.execute(
+            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
+        )
+        result = await conn.execute(text("SELECT count(*) FROM t"))
+        return [int(result.scalar_one())] * len(values)
+
+    try:
+        answers = await asyncio.gather(*(commits.run(insert, i) for i in range(200)))
+    finally:
+        await commits.close()
+        assert thread_engine is not None
+        thread_engine.dispose()
+    async with engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
+    await engine.dispose()
+    assert stored == 200
+    assert commits.commits < 200
+    assert max(answers) == 200
+    assert {name.split("_")[0] for name in threads} == {"barberpro-writer"}
+
+
+async def test_a_batcher_awaiting_other_io_in_the_thread_is_refused(tmp_path: Path) -> None:
+    """Only the connection's own calls may be awaited in the writer thread; it says so."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    await _setup(url)
+    engine = create_engine(url)
+    thread_engine = create_writer_engine(url)
+    commits = GroupCommit(engine, thread_engine=thread_engine)
+
+    async def sleeps(conn: AsyncConnection, values: list[int]) -> list[int]:
+        await conn.execute(text("INSERT INTO t (id, v) VALUES (1, 'x')"))
+        await asyncio.sleep(0)
+        return values
+
+    try:
+        with pytest.raises(RuntimeError, match="awaited something other than its connection"):
+            await commits.run(sleeps, 1)
+    finally:
+        await commits.close()
+        assert thread_engine is not None
+        thread_engine.dispose()
+    async with engine.connect() as conn:  # the failed transaction left nothing behind
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    await engine.dispose()
+
+
+async def test_statements_of_the_writer_thread_are_timed_on_the_loop(tmp_path: Path) -> None:
+    """Query timing sees the writer thread's statements, recorded on the event loop's thread."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
+    await _setup(url)
+    engine = create_engine(url)
+    thread_engine = create_writer_engine(url)
+    assert thread_engine is not None
+    ring = Ring(lambda: 1_800_000_000.0)
+    metrics = Metrics()
+    timer = QueryTimer(ring=ring, metrics=metrics, slow_query_ms=10_000)
+    timer.attach(engine)
+    timer.attach(thread_engine)
+    timer.bind(asyncio.get_running_loop())
+    recorded_on: set[int] = set()
+    original = ring.record
+
+    def record(*args: object, **kwargs: object) -> None:
+        recorded_on.add(threading.get_ident())
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    ring.record = record  # type: ignore[method-assign]
+    commits = GroupCommit(engine, thread_engine=thread_engine)
+
+    async def insert(conn: AsyncConnection, values: list[int]) -> list[None]:
+        await conn.execute(
+            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
+        )
+        return [None] * len(values)
+
+    try:
+        await asyncio.gather(*(commits.run(insert, i) for i in range(20)))
+        await asyncio.sleep(0.05)  # the hand-off to the loop is a call_soon_threadsafe away
+    finally:
+        await commits.close()
+        timer.detach()
+        thread_engine.dispose()
+        await engine.dispose()
+    series = window([ring.slots()], now=1_800_000_000.0, window_s=60)
+    inserts = {k[1]: s.count for k, s in series.items() if k[0] == "db" and k[2] == "insert"}
+    assert inserts == {"INSERT INTO t (id, v) VALUES (?, 'x')".replace("'x'", "?"): commits.commits}
+    assert recorded_on == {threading.get_ident()}
+    labels = {"operation": "insert"}
+    assert (
+        metrics.registry.get_sample_value("barberpro_db_queries_total", labels) == commits.commits
+    )
