@@ -18,7 +18,7 @@ from barberpro.alerts import service as alerts_service
 from barberpro.analytics import read_router, reports, rollups
 from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
-from barberpro.api import errors, openapi
+from barberpro.api import errors, lean, openapi
 from barberpro.api.auth import TokenAuth
 from barberpro.config import Settings
 from barberpro.db import migrate
@@ -144,7 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_future=timedelta(hours=settings.max_future_hours),
         observe=services.monitor.argentina.observe,
     )
-    app.include_router(build_router(ingestor, services.auth), prefix="/api/v1")
+    lean.serve(app, build_router(ingestor, services.auth), prefix="/api/v1")
     report_settings = reports.ReportSettings(
         funnel_window_hours=settings.funnel_window_hours,
         session_timeout_us=int(settings.session_timeout_minutes * 60_000_000),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from barberpro.analytics import schemas
@@ -197,9 +197,15 @@ def _event_answer(prepared: Prepared, outcome: Outcome) -> JSON:
 
 
 def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
-    """Return the ingestion routes, mounted under ``/api/v1``."""
+    """Return the ingestion routes, under ``/analytics``; serve them with :mod:`barberpro.api.lean`.
+
+    Each endpoint takes only the request and checks its token itself: served as lean routes they
+    skip FastAPI's dependency solving, about a third of a small ingestion request's CPU.
+    """
     router = APIRouter(prefix="/analytics", tags=["ingestion"])
-    ingest_role = Depends(auth.ingest)
+
+    def ingest_token(request: Request) -> None:
+        auth.require(request, Role.INGEST, Role.ADMIN)
 
     @router.post(
         "/session/start",
@@ -207,8 +213,9 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
         openapi_extra=json_body(schemas.SessionStart),
         summary="Start a session",
     )
-    async def session_start(request: Request, _role: Role = ingest_role) -> JSON:
+    async def session_start(request: Request) -> JSON:
         """Store a session start; the province is normalised and the referral classified."""
+        ingest_token(request)
         prepared, outcome = await ingestor.one(request, schemas.SessionStart)
         row = prepared.row
         duplicate = outcome is Outcome.DUPLICATE
@@ -223,7 +230,8 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
         )
 
     def event_route(path: str, model: type[schemas._Body], summary: str) -> None:
-        async def endpoint(request: Request, _role: Role = ingest_role) -> JSON:
+        async def endpoint(request: Request) -> JSON:
+            ingest_token(request)
             return _event_answer(*await ingestor.one(request, model))
 
         endpoint.__doc__ = f"{summary}: 202 when stored, 200 with duplicate=true when seen before."
@@ -251,8 +259,9 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
         openapi_extra=json_body(schemas.Batch),
         summary="Track up to 1000 events of any type",
     )
-    async def batch(request: Request, _role: Role = ingest_role) -> JSON:
+    async def batch(request: Request) -> JSON:
         """Store the good items of a batch and answer each item with its own status."""
+        ingest_token(request)
         return JSON(await ingestor.batch(request), status_code=207)
 
     return router

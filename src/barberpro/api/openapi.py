@@ -35,8 +35,10 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            # Routes served lean (barberpro.api.lean) are documented by their APIRoutes.
+            routes = [*getattr(app.state, "documented_routes", []), *app.routes]
             schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
+                title=app.title, version=app.version, description=app.description, routes=routes
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for name, model in _models.items():

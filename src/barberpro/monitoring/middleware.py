@@ -96,10 +96,12 @@ class HttpRecorder:
     def __init__(self, *, ring: Ring, metrics: Metrics) -> None:
         self._ring = ring
         self._metrics = metrics
-        # By (id of FastAPI's route context, method, status): the binding, without working out
-        # the template again. A context is built once per included route and lives as long as
-        # the app, so its id is stable (the contexts themselves are not hashable).
-        self._by_context: dict[tuple[int, str, int], _Binding] = {}
+        # By (id of the matched route, root path, method, status): the route and its binding,
+        # without working out the template again. Keyed by id because FastAPI's per-inclusion
+        # route contexts are not hashable; the route is kept and compared so a reused id can
+        # never pick another route's binding. The root path is in the key because a mounted
+        # app's template depends on where it is mounted.
+        self._by_route: dict[tuple[int, str, str, int], tuple[object, _Binding]] = {}
         self._bindings: dict[tuple[str, str, int], _Binding] = {}
         self._classes: dict[tuple[str, str, str], _Binding] = {}
         self.live: dict[int, MutableMapping[str, Any]] = {}
@@ -109,15 +111,21 @@ class HttpRecorder:
 
     def finish(self, scope: MutableMapping[str, Any], status: int, seconds: float) -> str:
         """Record one answered request; return its route template."""
+        # The matched route: FastAPI's context for included routes, else Starlette's route.
         fastapi_scope = scope.get("fastapi")
-        context = None
+        marker = None
         if fastapi_scope is not None:
-            context = fastapi_scope.get("effective_route_context")
-        binding = None
-        if context is not None:
-            binding = self._by_context.get((id(context), scope["method"], status))
-        if binding is None:
-            binding = self._find(scope, status, context)
+            marker = fastapi_scope.get("effective_route_context")
+        if marker is None:
+            marker = scope.get("route")
+        key = (id(marker), scope.get("root_path", ""), scope["method"], status)
+        found = self._by_route.get(key)
+        if found is not None and found[0] is marker:
+            binding = found[1]
+        else:
+            binding = self._find(scope, status)
+            if marker is not None:
+                self._by_route[key] = (marker, binding)
         ms = seconds * 1000.0
         self._ring.stat(binding.key).record(ms, binding.error)
         if binding.counter is not None:
@@ -125,7 +133,7 @@ class HttpRecorder:
             binding.histogram.observe(seconds)
         return binding.key[1]
 
-    def _find(self, scope: MutableMapping[str, Any], status: int, context: object) -> _Binding:
+    def _find(self, scope: MutableMapping[str, Any], status: int) -> _Binding:
         route = route_template(scope)
         method = scope["method"]
         if method not in METHODS:
@@ -138,8 +146,6 @@ class HttpRecorder:
             if binding is None:
                 binding = self._classes[labels] = _Binding(self._metrics, *labels)
             self._bindings[(route, method, status)] = binding
-        if context is not None:
-            self._by_context[(id(context), scope["method"], status)] = binding
         return binding
 
     def _fold(self, slot: Mapping[Key, Stat]) -> None:
