@@ -85,19 +85,25 @@ async def _units(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
     if not session_ids:
         return
     s = tables.sessions
-    rows = await _select_in(
-        conn,
-        [
-            s.c.session_id,
-            s.c.user_id,
-            s.c.started_at,
-            s.c.province,
-            s.c.device_type,
-            s.c.referral_channel,
-        ],
+    columns = [
         s.c.session_id,
-        session_ids,
-    )
+        s.c.user_id,
+        s.c.started_at,
+        s.c.province,
+        s.c.device_type,
+        s.c.referral_channel,
+    ]
+    if conn.dialect.name == "sqlite":
+        # Plain text for the writer's hottest read: an expanding IN through SQLAlchemy costs a
+        # cache key and a re-render of the list on every transaction.
+        rows: list[Any] = []
+        head = f"SELECT {', '.join(c.name for c in columns)} FROM {s.name} WHERE session_id IN "
+        for start in range(0, len(session_ids), _CHUNK):
+            chunk = tuple(session_ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows.extend(await conn.exec_driver_sql(f"{head}({marks})", chunk))
+    else:
+        rows = await _select_in(conn, columns, s.c.session_id, session_ids)
     firsts: dict[str, dict[str, Any]] = {}
     for sid, user_id, started_at, province, device, channel in rows:
         candidate = {
