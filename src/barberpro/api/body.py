@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from starlette.requests import ClientDisconnect
 
 from barberpro.api.errors import ApiError
 
@@ -24,17 +23,22 @@ async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
+    # Straight from the ASGI messages: Request.stream() wraps each one in an async generator.
     chunks = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise _too_large(max_bytes)
-            chunks.append(chunk)
-    except ClientDisconnect as exc:
-        # The client went away mid-body: nothing was stored and nobody is left to answer.
-        raise ApiError(400, "client_disconnected", "the client closed the request") from exc
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            # The client went away mid-body: nothing was stored and nobody is left to answer.
+            raise ApiError(400, "client_disconnected", "the client closed the request")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(chunks)
 
 
