@@ -141,3 +141,27 @@ async def test_statements_of_the_writer_thread_are_timed_on_the_loop(tmp_path: P
     assert (
         metrics.registry.get_sample_value("barberpro_db_queries_total", labels) == commits.commits
     )
+
+
+async def test_work_queued_while_the_writer_goes_idle_is_still_written(tmp_path: Path) -> None:
+    """Each write right after the previous answer: the idle writer releasing its connection
+    must not strand it (async path, as on PostgreSQL)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'idle.db'}"
+    await _setup(url)
+    engine = create_engine(url)
+    commits = GroupCommit(engine)
+
+    async def insert(conn: AsyncConnection, values: list[int]) -> list[None]:
+        await conn.execute(
+            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
+        )
+        return [None] * len(values)
+
+    try:
+        for i in range(30):
+            await asyncio.wait_for(commits.run(insert, i), timeout=10)
+    finally:
+        await commits.close()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 30
+    await engine.dispose()

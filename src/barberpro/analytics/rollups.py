@@ -84,6 +84,9 @@ async def _units(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
     """Keep each unit's first touch: its session with the smallest (started_at, session_id)."""
     if not session_ids:
         return
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(_PG_UNITS, (list(session_ids),))
+        return
     s = tables.sessions
     columns = [
         s.c.session_id,
@@ -141,6 +144,28 @@ def _units_upsert(dialect: str) -> Any:
 
 
 _UNITS = CompiledUpsert(_units_upsert, ("unit", *_UNIT_FIELDS))
+
+# PostgreSQL: the same choice made in one statement (one round trip instead of a read and a
+# write): each touched session is a candidate for its session id and its user id, the earliest
+# (started_at, session_id) per unit wins (session ids compared byte-wise, as Python does), and
+# it replaces the stored first touch only when earlier, exactly as _units_upsert does.
+_PG_UNITS = f"""
+INSERT INTO units (unit, {", ".join(_UNIT_FIELDS)})
+SELECT DISTINCT ON (u.unit) u.unit, s.started_at, s.session_id, s.province, s.device_type,
+       s.referral_channel
+FROM sessions AS s CROSS JOIN LATERAL (VALUES (s.session_id), (s.user_id)) AS u(unit)
+WHERE s.session_id = ANY($1::varchar[]) AND u.unit IS NOT NULL
+ORDER BY u.unit, s.started_at, s.session_id COLLATE "C"
+ON CONFLICT (unit) DO UPDATE SET {
+    ", ".join(
+        f"{f} = CASE WHEN excluded.first_at < units.first_at OR "
+        f"(excluded.first_at = units.first_at AND "
+        f'excluded.first_session_id COLLATE "C" <= units.first_session_id) '
+        f"THEN excluded.{f} ELSE units.{f} END"
+        for f in _UNIT_FIELDS
+    )
+}
+"""
 
 
 async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_us: int) -> None:

@@ -103,6 +103,7 @@ class GroupCommit:
         thread_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        self._conn: AsyncConnection | None = None
         # SQLite: transactions run whole on this engine, in the executor's single thread.
         self._thread_engine = thread_engine
         self._executor = (
@@ -164,6 +165,21 @@ class GroupCommit:
         return batch
 
     async def _drain(self) -> None:
+        while True:
+            try:
+                await self._drain_pending()
+            finally:
+                # Idle: the connection goes back to the pool until there is work again.
+                if self._conn is not None:
+                    conn, self._conn = self._conn, None
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            # Work queued while the connection was being released finds this task still
+            # running (so no new one was started): take it now.
+            if not self._pending:
+                return
+
+    async def _drain_pending(self) -> None:
         while self._pending:
             # Let requests that are already running reach the queue before the batch closes:
             # each loop turn costs microseconds, each extra commit milliseconds.
@@ -194,10 +210,22 @@ class GroupCommit:
             results = await loop.run_in_executor(self._executor, self._write_in_thread, batch)
         else:
             results = [None] * len(batch)
-            async with self._engine.begin() as conn:
-                for batcher, indexes in _groups(batch).items():
-                    answers = await batcher(conn, [batch[i].payload for i in indexes])
-                    _place(results, indexes, answers)
+            # While work keeps coming the writer keeps its connection between transactions: a
+            # checkout from the pool costs PostgreSQL a round trip (the pre-ping) each time.
+            conn = self._conn if self._conn is not None else await self._engine.connect()
+            self._conn = conn
+            try:
+                async with conn.begin():
+                    for batcher, indexes in _groups(batch).items():
+                        answers = await batcher(conn, [batch[i].payload for i in indexes])
+                        _place(results, indexes, answers)
+            except BaseException:
+                # The connection may be lost or left mid-way: the next transaction takes a
+                # fresh one, which the pool checks before handing it out.
+                self._conn = None
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                raise
         self.commits += 1
         return results
 
