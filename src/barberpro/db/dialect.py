@@ -58,17 +58,28 @@ def constant(text: str) -> ColumnElement[str]:
 
 
 class CompiledUpsert:
-    """An ``INSERT ... ON CONFLICT`` compiled once per dialect and run with ``executemany``.
+    """An ``INSERT ... ON CONFLICT`` compiled once per dialect, its rows handed to the driver.
 
     SQLAlchemy 2.0 cannot cache the dialect-specific ON CONFLICT constructs, so building and
     compiling them on every transaction cost the writer more than the database did. This keeps
     the SQL text and the order of its parameters, and hands rows straight to the driver.
+
+    PostgreSQL runs it with ``executemany`` (asyncpg sends every row in one round trip). SQLite
+    gets one multi-row ``VALUES`` statement per :attr:`SQLITE_ROWS` rows instead: ``sqlite3``
+    steps each row of an ``executemany`` separately, releasing and taking back the GIL each
+    time, and in the writer's thread every take-back can wait for the event loop's thread to
+    let go of it. Rows of one statement are applied in order, as with ``executemany``, so a
+    later row conflicting with an earlier one updates it the same way.
     """
+
+    #: Rows per SQLite statement (its limit is 32,766 bound parameters).
+    SQLITE_PARAMS = 30_000
 
     def __init__(self, build: Callable[[str], Any], keys: Sequence[str]) -> None:
         self._build = build
         self._keys = tuple(keys)
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._multi: dict[int, str] = {}
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
         found = self._compiled.get(dialect.name)
@@ -84,20 +95,43 @@ class CompiledUpsert:
             self._compiled[dialect.name] = found
         return found
 
+    def _sqlite_rows(self, sql: str, names: tuple[str, ...], count: int) -> str:
+        found = self._multi.get(count)
+        if found is None:
+            row = "(" + ", ".join("?" * len(names)) + ")"
+            head, values, tail = sql.partition(f"VALUES {row}")
+            if not values or "?" in head or "?" in tail:
+                raise ValueError(f"cannot make a multi-row upsert of: {sql}")
+            found = f"{head}VALUES {', '.join([row] * count)}{tail}"
+            if len(self._multi) < 64:  # the common batch sizes; others are made each time
+                self._multi[count] = found
+        return found
+
     async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write ``rows`` (mappings holding every key) in one executemany."""
+        """Write ``rows`` (mappings holding every key): one round trip, or one statement."""
         if not rows:
             return
         sql, names = self._sql(conn.dialect)
-        await conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+        if conn.dialect.name != "sqlite":
+            await conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+            return
+        per = max(1, self.SQLITE_PARAMS // len(names))
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            values = tuple([row[name] for row in chunk for name in names])
+            await conn.exec_driver_sql(self._sqlite_rows(sql, names, len(chunk)), values)
 
 
 class InsertNew:
     """``INSERT`` that skips rows whose key exists and returns the keys it did insert.
 
-    SQLite: ``INSERT OR IGNORE ... VALUES (...), (...) RETURNING``, its text made once per row
-    count, the rows' values handed straight to the driver (SQLAlchemy's own multi-row RETURNING
-    builds the parameters row by row, which cost the writer more than SQLite did).
+    SQLite: ``INSERT OR IGNORE ... VALUES (...), (...)``, its text made once per row count, the
+    rows' values handed straight to the driver (SQLAlchemy's own multi-row insert builds the
+    parameters row by row, which cost the writer more than SQLite did). Usually every row is
+    new, which the statement's change count tells without reading anything back (a RETURNING
+    row costs ``sqlite3`` a step, and in the writer's thread each step gives up the GIL). When
+    some were already there, the rows inserted now are the last ``count`` rowids: the insert
+    holds the write lock, and SQLite gives each new row the largest rowid so far plus one.
     PostgreSQL: one ``INSERT ... SELECT FROM unnest(<column arrays>) ON CONFLICT DO NOTHING
     RETURNING``: a single statement and round trip for the whole batch, compiled once.
     Rows must hold driver-ready values, as for :class:`CompiledUpsert`.
@@ -119,7 +153,7 @@ class InsertNew:
             row = "(" + ", ".join("?" * len(self._columns)) + ")"
             found = (
                 f"INSERT OR IGNORE INTO {self._table.name} ({', '.join(self._columns)}) "
-                f"VALUES {', '.join([row] * count)} RETURNING {self._key}"
+                f"VALUES {', '.join([row] * count)}"
             )
             if len(self._sqlite_sql) < 64:  # the common batch sizes; others are made each time
                 self._sqlite_sql[count] = found
@@ -150,7 +184,18 @@ class InsertNew:
         names = self._columns
         for start in range(0, len(rows), self.SQLITE_ROWS):
             chunk = rows[start : start + self.SQLITE_ROWS]
-            values = tuple(row[name] for row in chunk for name in names)
+            values = tuple([row[name] for row in chunk for name in names])
             result = await conn.exec_driver_sql(self._sqlite(len(chunk)), values)
-            stored.update(result.scalars().all())
+            count, last = result.rowcount, result.lastrowid
+            if count == len(chunk):
+                stored.update(row[self._key] for row in chunk)
+            elif count > 0:
+                found = await conn.exec_driver_sql(
+                    f"SELECT {self._key} FROM {self._table.name} WHERE rowid BETWEEN ? AND ?",
+                    (last - count + 1, last),
+                )
+                inserted = set(found.scalars().all())
+                if len(inserted) != count or not inserted <= {row[self._key] for row in chunk}:
+                    raise RuntimeError(f"cannot tell which rows of {self._table.name} are new")
+                stored |= inserted
         return stored

@@ -1,0 +1,79 @@
+"""The writer's compiled statements: new-row inserts and upserts, on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from barberpro.db.dialect import CompiledUpsert, InsertNew, upsert
+from barberpro.db.engine import create_engine
+
+_META = MetaData()
+_ITEMS = Table(
+    "dialect_items",
+    _META,
+    Column("key", String(36), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+_COUNTS = Table(
+    "dialect_counts",
+    _META,
+    Column("key", String(36), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+
+def _add_counts(dialect: str) -> object:
+    stmt = upsert(dialect, _COUNTS)
+    return stmt.on_conflict_do_update(
+        index_elements=["key"], set_={"count": _COUNTS.c.count + stmt.excluded.count}
+    )
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_META.create_all)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_insert_new_tells_new_rows_from_existing_ones(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All new, all known, and mixed chunks (over several statements) each answer exactly."""
+    monkeypatch.setattr(InsertNew, "SQLITE_ROWS", 3)
+    insert = InsertNew(_ITEMS, "key")
+    async with engine.begin() as conn:
+        first = await insert.execute(conn, [{"key": f"k{i}", "value": i} for i in range(5)])
+    assert first == {f"k{i}" for i in range(5)}
+    rows = [{"key": f"k{i}", "value": 100 + i} for i in range(3, 10)]
+    async with engine.begin() as conn:
+        assert await insert.execute(conn, rows) == {f"k{i}" for i in range(5, 10)}
+        assert await insert.execute(conn, rows) == set()
+    async with engine.connect() as conn:
+        stored = dict((await conn.execute(select(_ITEMS.c.key, _ITEMS.c.value))).tuples().all())
+    assert stored == {f"k{i}": i if i < 5 else 100 + i for i in range(10)}
+
+
+async def test_compiled_upsert_adds_up_across_statements(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows split over several SQLite statements, then conflicting ones, add up exactly."""
+    monkeypatch.setattr(CompiledUpsert, "SQLITE_PARAMS", 4)  # two rows per statement
+    add = CompiledUpsert(_add_counts, ("key", "count"))
+    async with engine.begin() as conn:
+        await add.execute(conn, [{"key": f"c{i}", "count": i} for i in range(5)])
+        await add.execute(conn, [{"key": f"c{i}", "count": 10} for i in range(2, 7)])
+        await add.execute(conn, [])
+    async with engine.connect() as conn:
+        stored = dict((await conn.execute(select(_COUNTS.c.key, _COUNTS.c.count))).tuples().all())
+        total = (await conn.execute(select(func.count()).select_from(_COUNTS))).scalar_one()
+    assert stored == {"c0": 0, "c1": 1, "c2": 12, "c3": 13, "c4": 14, "c5": 10, "c6": 10}
+    assert total == 7
