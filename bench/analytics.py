@@ -10,9 +10,11 @@ For each backend (SQLite file, fresh PostgreSQL database):
    fresh database, as plain SQLAlchemy Core INSERTs of the same rows (events into ``events``,
    session starts into ``sessions``; no upserts, no rollups), same batches, same engine settings.
 2. Time ``reports.dashboard`` and ``reports.business_intelligence`` in-process for today (the
-   default range) and the last 7 days, the same over HTTP (httpx.ASGITransport, to show the HTTP
-   overhead), an ad-hoc funnel with a province breakdown over the 7 full days before today
-   (``funnel.unit_paths`` + ``funnel.report``) and the revenue section over those days.
+   default range: how full it is depends on the hour of the run), yesterday (the last full ART
+   day, which stands for a busy "today" at the end of the day) and the last 7 days, the same
+   over HTTP (httpx.ASGITransport, to show the HTTP overhead), an ad-hoc funnel with a province
+   breakdown over the 7 full days before today (``funnel.unit_paths`` + ``funnel.report``) and
+   the revenue section over those days.
    ``--warmup`` calls, then ``--calls`` measured calls each; p50 and p95.
 
 As the reference in the same run, DuckDB answers the same funnel (same definition: units, greedy
@@ -436,22 +438,27 @@ class Ranges:
 
     now: datetime
     today: Range
+    yesterday: Range  # the last full ART day: a whole busy day, whatever the hour of the run
     week: Range  # the last 7 days, today included
     full_week: Range  # the 7 full ART days before today (the ad-hoc funnel's range)
     week_params: dict[str, str]
+    yesterday_params: dict[str, str]
 
 
 def ranges(now: datetime) -> Ranges:
-    """Return today, the last 7 days and the 7 full days before today."""
+    """Return today, yesterday, the last 7 days and the 7 full days before today."""
     today = now.astimezone(ART).date()
+    day_start, day_stop = art_day_bounds(today - timedelta(days=1))
     start, _ = art_day_bounds(today - timedelta(days=7))
     _, stop = art_day_bounds(today - timedelta(days=1))
     return Ranges(
         now=now,
         today=parse_range(None, None, now=now),
+        yesterday=Range(to_micros(day_start), to_micros(day_stop)),
         week=last_days(7, now=now),
         full_week=Range(to_micros(start), to_micros(stop)),
         week_params={"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()},
+        yesterday_params=dict.fromkeys(("from", "to"), (today - timedelta(days=1)).isoformat()),
     )
 
 
@@ -508,8 +515,10 @@ async def time_reports(
             return await revenue.revenue(conn, span.full_week)
 
     await timed("dashboard today", dashboard(span.today))
+    await timed("dashboard yesterday", dashboard(span.yesterday))
     await timed("dashboard last 7 days", dashboard(span.week))
     await timed("BI today", bi(span.today))
+    await timed("BI yesterday", bi(span.yesterday))
     await timed("BI last 7 days", bi(span.week))
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     transport = httpx.ASGITransport(app=app)
@@ -526,8 +535,10 @@ async def time_reports(
             return call
 
         await timed("HTTP dashboard today", get("dashboard", {}))
+        await timed("HTTP dashboard yesterday", get("dashboard", span.yesterday_params))
         await timed("HTTP dashboard last 7 days", get("dashboard", span.week_params))
         await timed("HTTP BI today", get("business-intelligence", {}))
+        await timed("HTTP BI yesterday", get("business-intelligence", span.yesterday_params))
         await timed("HTTP BI last 7 days", get("business-intelligence", span.week_params))
     await timed("funnel by province, 7 full days", adhoc, target=False)
     await timed("revenue, 7 full days", revenue_week, target=False)
@@ -564,7 +575,11 @@ async def time_sections(app: Any, backend: str, span: Ranges, opts: Options) -> 
 
         return call
 
-    for label, rng in (("today", span.today), ("last 7 days", span.week)):
+    for label, rng in (
+        ("today", span.today),
+        ("yesterday", span.yesterday),
+        ("last 7 days", span.week),
+    ):
         paths: list[funnel.UnitPath] = []
         try:
             paths = await on_conn(_unit_paths(rng))()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -86,51 +85,92 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
+class _Tally:
+    """Units by furthest step and the gaps between steps, of one group of unit paths."""
+
+    __slots__ = ("at_reach", "gaps")
+
+    def __init__(self) -> None:
+        self.at_reach = [0] * (LAST_STEP + 1)
+        # gaps[k]: microseconds from step k - 1 to step k, for k >= 2
+        self.gaps: list[list[int]] = [[] for _ in range(LAST_STEP + 1)]
+
+    def add(self, times: tuple[int, ...]) -> None:
+        reach = len(times)
+        self.at_reach[reach] += 1
+        gaps = self.gaps
+        for step in range(2, reach + 1):
+            gaps[step].append(times[step - 1] - times[step - 2])
+
+    @property
+    def units(self) -> int:
+        return sum(self.at_reach)
+
+    def steps(self) -> list[dict[str, Any]]:
+        reached = [0] * (LAST_STEP + 2)
+        for step in range(LAST_STEP, 0, -1):
+            reached[step] = reached[step + 1] + self.at_reach[step]
+        steps = []
+        for step in range(1, LAST_STEP + 1):
+            previous = reached[step - 1] if step > 1 else reached[1]
+            units = reached[step]
+            gaps = self.gaps[step]
+            steps.append(
+                {
+                    "step": step,
+                    "name": STEP_NAMES[step - 1],
+                    "units": units,
+                    "conversion_from_previous": _rate(units, previous),
+                    "conversion_from_start": _rate(units, reached[1]),
+                    "drop_off": previous - units,
+                    "drop_off_rate": _rate(previous - units, previous),
+                    "median_seconds_from_previous": median(gaps) / 1e6 if gaps else None,
+                }
+            )
+        return steps
+
+
 def summarize(paths: Sequence[UnitPath]) -> list[dict[str, Any]]:
     """Return the per-step figures of ``paths``: units, conversions, drop-off, median time."""
-    reached = [0] * (LAST_STEP + 1)
-    gaps: dict[int, list[int]] = defaultdict(list)
+    tally = _Tally()
     for path in paths:
-        for step in range(1, path.reach + 1):
-            reached[step] += 1
-            if step > 1:
-                gaps[step].append(path.times[step - 1] - path.times[step - 2])
-    steps = []
-    for step in range(1, LAST_STEP + 1):
-        previous = reached[step - 1] if step > 1 else reached[1]
-        units = reached[step]
-        steps.append(
-            {
-                "step": step,
-                "name": STEP_NAMES[step - 1],
-                "units": units,
-                "conversion_from_previous": _rate(units, previous),
-                "conversion_from_start": _rate(units, reached[1]),
-                "drop_off": previous - units,
-                "drop_off_rate": _rate(previous - units, previous),
-                "median_seconds_from_previous": (median(gaps[step]) / 1e6 if gaps[step] else None),
-            }
-        )
-    return steps
+        tally.add(path.times)
+    return tally.steps()
 
 
 def report(
     paths: Sequence[UnitPath], *, window_hours: float, breakdowns: Sequence[str] = tuple(BREAKDOWNS)
 ) -> dict[str, Any]:
-    """Return the funnel section: steps overall and by each requested first-touch dimension."""
+    """Return the funnel section: steps overall and by each requested first-touch dimension.
+
+    One pass over the paths feeds the overall tally and each breakdown's groups.
+    """
+    overall = _Tally()
+    attributes = ["device" if name == "device" else name for name in breakdowns]
+    groups: list[dict[str, _Tally]] = [{} for _ in breakdowns]
+    for path in paths:
+        times = path.times
+        overall.add(times)
+        for by_value, attribute in zip(groups, attributes, strict=True):
+            value = getattr(path, attribute)
+            tally = by_value.get(value)
+            if tally is None:
+                tally = by_value[value] = _Tally()
+            tally.add(times)
     split: dict[str, list[dict[str, Any]]] = {}
-    for name in breakdowns:
-        groups: dict[str, list[UnitPath]] = defaultdict(list)
-        attribute = "device" if name == "device" else name
-        for path in paths:
-            groups[getattr(path, attribute)].append(path)
+    for name, by_value in zip(breakdowns, groups, strict=True):
+        counted = sorted(((t.units, value, t) for value, t in by_value.items()), key=_largest)
         split[name] = [
-            {"value": value, "units": len(group), "steps": summarize(group)}
-            for value, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            {"value": value, "units": units, "steps": tally.steps()}
+            for units, value, tally in counted
         ]
     return {
         "window_hours": window_hours,
         "units": len(paths),
-        "steps": summarize(paths),
+        "steps": overall.steps(),
         "breakdowns": split,
     }
+
+
+def _largest(entry: tuple[int, str, _Tally]) -> tuple[int, str]:
+    return -entry[0], entry[1]

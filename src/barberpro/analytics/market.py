@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from barberpro.analytics import hourly
+from barberpro.analytics import engagement, hourly
 from barberpro.analytics.range import Range
 from barberpro.analytics.timebuckets import art_day
 from barberpro.argentina import province_name
@@ -15,14 +15,20 @@ from barberpro.db import tables
 from barberpro.db.dialect import constant
 
 
-async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict[str, Any]:
+async def market(
+    conn: AsyncConnection,
+    span: Range,
+    *,
+    min_demand: int,
+    mix: engagement.SessionMix | None = None,
+) -> dict[str, Any]:
     """Return provinces and cities with sessions, searches, bookings and active providers.
 
     Demand is searches + bookings. Among provinces with at least ``min_demand``, the one(s)
     with the most demand per active provider are underserved; a province with demand and no
     active provider at all comes first (its ratio is reported as null).
     """
-    s, ah, ev, pd = tables.sessions, tables.activity_hourly, tables.events, tables.provider_days
+    ah, ev, pd = tables.activity_hourly, tables.events, tables.provider_days
     activity = await hourly.sums(
         conn,
         span,
@@ -43,17 +49,8 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
             .group_by(ev.c.province, func.coalesce(ev.c.city, constant("")), ev.c.activity)
         ),
     )
-    sessions = (
-        (
-            await conn.execute(
-                select(s.c.province, s.c.city, func.count())
-                .where(s.c.started_at >= span.start_us, s.c.started_at < span.end_us)
-                .group_by(s.c.province, s.c.city)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    if mix is None:
+        mix = await engagement.session_mix(conn, span)
     providers = dict(
         (
             await conn.execute(
@@ -81,7 +78,7 @@ async def market(conn: AsyncConnection, span: Range, *, min_demand: int) -> dict
         if city:
             slot(cities, (province, city))[field] += count
     unlocated = 0
-    for province, city, count in sessions:
+    for (province, city), count in mix.places().items():
         if province is None:
             unlocated += count
             continue

@@ -19,10 +19,16 @@ from barberpro.db import tables
 
 
 async def referrals(
-    conn: AsyncConnection, span: Range, paths: Sequence[UnitPath]
+    conn: AsyncConnection,
+    span: Range,
+    paths: Sequence[UnitPath],
+    *,
+    mix: engagement.SessionMix | None = None,
 ) -> list[dict[str, Any]]:
     """Return one row per channel (every named channel always listed, WhatsApp first)."""
-    sessions = await engagement.session_split(conn, span, "referral_channel")
+    if mix is None:
+        mix = await engagement.session_mix(conn, span)
+    sessions = mix.split("referral_channel")
     p, u = tables.payments, tables.units
     revenue = {
         channel or UNKNOWN: int(amount or 0)

@@ -27,19 +27,23 @@ async def dashboard(
     """Return the screen-sized report: funnel, sessions, revenue, regions, referrals."""
     async with engine.connect() as conn:
         paths = await funnel.unit_paths(conn, span)
+        mix = await engagement.session_mix(conn, span)
+        regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
         return {
             "range": span.describe(),
             "funnel": funnel.report(
                 paths, window_hours=settings.funnel_window_hours, breakdowns=()
             ),
             "engagement": await engagement.engagement(
-                conn, span, now_us=now_us, session_timeout_us=settings.session_timeout_us
+                conn,
+                span,
+                now_us=now_us,
+                session_timeout_us=settings.session_timeout_us,
+                mix=mix,
             ),
-            "referrals": await referrals.referrals(conn, span, paths),
+            "referrals": await referrals.referrals(conn, span, paths, mix=mix),
             "revenue": await revenue.revenue(conn, span),
-            "regions": (await market.market(conn, span, min_demand=settings.market_min_demand))[
-                "provinces"
-            ],
+            "regions": regions["provinces"],
         }
 
 
@@ -56,19 +60,26 @@ async def business_intelligence(
     chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
     async with engine.connect() as conn:
         paths = await funnel.unit_paths(conn, span)
+        mix = await engagement.session_mix(conn, span)
         report: dict[str, Any] = {
             "range": span.describe(),
             "funnel": funnel.report(
                 paths, window_hours=settings.funnel_window_hours, breakdowns=chosen
             ),
             "engagement": await engagement.engagement(
-                conn, span, now_us=now_us, session_timeout_us=settings.session_timeout_us
+                conn,
+                span,
+                now_us=now_us,
+                session_timeout_us=settings.session_timeout_us,
+                mix=mix,
             ),
             "retention": await retention.retention(conn, span),
             "providers": await providers.providers(conn, span, limit=provider_limit),
             "revenue": await revenue.revenue(conn, span),
-            "market": await market.market(conn, span, min_demand=settings.market_min_demand),
-            "referrals": await referrals.referrals(conn, span, paths),
+            "market": await market.market(
+                conn, span, min_demand=settings.market_min_demand, mix=mix
+            ),
+            "referrals": await referrals.referrals(conn, span, paths, mix=mix),
         }
     report["recommendations"] = recommend(report)
     return report
