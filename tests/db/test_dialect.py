@@ -62,6 +62,12 @@ async def test_insert_new_tells_new_rows_from_existing_ones(
     assert stored == {f"k{i}": i if i < 5 else 100 + i for i in range(10)}
 
 
+def test_insert_new_refuses_an_integer_key() -> None:
+    """An integer primary key is SQLite's rowid: new rows could not be told by rowid."""
+    with pytest.raises(ValueError, match="integer primary key"):
+        InsertNew(Table("numbered", MetaData(), Column("n", Integer, primary_key=True)), "n")
+
+
 async def test_compiled_upsert_adds_up_across_statements(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

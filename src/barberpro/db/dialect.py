@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Table, func, literal_column
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, Table, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -65,7 +65,7 @@ class CompiledUpsert:
     the SQL text and the order of its parameters, and hands rows straight to the driver.
 
     PostgreSQL runs it with ``executemany`` (asyncpg sends every row in one round trip). SQLite
-    gets one multi-row ``VALUES`` statement per :attr:`SQLITE_ROWS` rows instead: ``sqlite3``
+    gets one multi-row ``VALUES`` statement per :attr:`SQLITE_PARAMS` values instead: ``sqlite3``
     steps each row of an ``executemany`` separately, releasing and taking back the GIL each
     time, and in the writer's thread every take-back can wait for the event loop's thread to
     let go of it. Rows of one statement are applied in order, as with ``executemany``, so a
@@ -141,6 +141,10 @@ class InsertNew:
     SQLITE_ROWS = 500
 
     def __init__(self, table: Table, key: str) -> None:
+        column = table.c[key]
+        if isinstance(column.type, Integer) and column.primary_key:
+            # SQLite: an integer primary key is the rowid itself, which the new rows are read by.
+            raise ValueError(f"{table.name}.{key}: the key must not be an integer primary key")
         self._table = table
         self._key = key
         self._columns = [c.name for c in table.columns]
