@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -112,9 +113,16 @@ def create_app(settings: Settings) -> FastAPI:
         await services.realtime.start()
         await services.alerts.start(services)
         await services.payments.start(services)
+        # What start-up made (modules, the app, its routes, models, compiled statements) lives
+        # as long as the process: freezing it keeps it out of the collector's full passes,
+        # which otherwise walk it all (about 150,000 objects, 80 ms with everything else
+        # waiting) every so often under load.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await services.alerts.stop()  # first: its last notifications go out via realtime
             await services.realtime.stop()
             await services.payments.stop()
