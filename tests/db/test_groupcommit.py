@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro.db.engine import create_engine, create_writer_engine
 from barberpro.db.groupcommit import GroupCommit
@@ -32,83 +34,81 @@ def test_writer_engine_only_for_a_sqlite_file(tmp_path: Path) -> None:
         engine.dispose()
 
 
-async def _setup(url: str) -> None:
+@pytest.fixture
+async def url(tmp_path: Path) -> str:
+    """A SQLite file holding an empty table ``t``."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"
     engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
     await engine.dispose()
+    return url
 
 
-async def test_concurrent_writes_share_transactions_in_the_writer_thread(tmp_path: Path) -> None:
-    """Many callers, few commits, every row stored, all of it on the writer's own thread."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"
-    await _setup(url)
+@contextlib.asynccontextmanager
+async def _writer(
+    url: str, *, thread: bool = True
+) -> AsyncIterator[tuple[AsyncEngine, Engine | None, GroupCommit]]:
+    """The service's engine, the writer's thread engine (or none) and a GroupCommit on them."""
     engine = create_engine(url)
-    thread_engine = create_writer_engine(url)
+    thread_engine = create_writer_engine(url) if thread else None
     commits = GroupCommit(engine, thread_engine=thread_engine)
+    try:
+        yield engine, thread_engine, commits
+    finally:
+        await commits.close()
+        if thread_engine is not None:
+            thread_engine.dispose()
+        await engine.dispose()
+
+
+async def _insert(conn: AsyncConnection, values: list[int]) -> list[None]:
+    await conn.execute(text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values])
+    return [None] * len(values)
+
+
+async def _stored(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM t"))).scalar_one())
+
+
+async def test_concurrent_writes_share_transactions_in_the_writer_thread(url: str) -> None:
+    """Many callers, few commits, every row stored, all of it on the writer's own thread."""
     threads: set[str] = set()
 
     async def insert(conn: AsyncConnection, values: list[int]) -> list[int]:
         threads.add(threading.current_thread().name)
-        await conn.execute(
-            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
-        )
+        await _insert(conn, values)
         result = await conn.execute(text("SELECT count(*) FROM t"))
         return [int(result.scalar_one())] * len(values)
 
-    try:
+    async with _writer(url) as (engine, _, commits):
         answers = await asyncio.gather(*(commits.run(insert, i) for i in range(200)))
-    finally:
-        await commits.close()
-        assert thread_engine is not None
-        thread_engine.dispose()
-    async with engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one()
-    await engine.dispose()
-    assert stored == 200
+        assert await _stored(engine) == 200
     assert commits.commits < 200
     assert max(answers) == 200
     assert {name.split("_")[0] for name in threads} == {"barberpro-writer"}
 
 
-async def test_a_batcher_awaiting_other_io_in_the_thread_is_refused(tmp_path: Path) -> None:
+async def test_a_batcher_awaiting_other_io_in_the_thread_is_refused(url: str) -> None:
     """Only the connection's own calls may be awaited in the writer thread; it says so."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    await _setup(url)
-    engine = create_engine(url)
-    thread_engine = create_writer_engine(url)
-    commits = GroupCommit(engine, thread_engine=thread_engine)
 
     async def sleeps(conn: AsyncConnection, values: list[int]) -> list[int]:
         await conn.execute(text("INSERT INTO t (id, v) VALUES (1, 'x')"))
         await asyncio.sleep(0)
         return values
 
-    try:
+    async with _writer(url) as (engine, _, commits):
         with pytest.raises(RuntimeError, match="awaited something other than its connection"):
             await commits.run(sleeps, 1)
-    finally:
-        await commits.close()
-        assert thread_engine is not None
-        thread_engine.dispose()
-    async with engine.connect() as conn:  # the failed transaction left nothing behind
-        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
-    await engine.dispose()
+        assert await _stored(engine) == 0  # the failed transaction left nothing behind
 
 
-async def test_statements_of_the_writer_thread_are_timed_on_the_loop(tmp_path: Path) -> None:
+async def test_statements_of_the_writer_thread_are_timed_on_the_loop(url: str) -> None:
     """Query timing sees the writer thread's statements, recorded on the event loop's thread."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"
-    await _setup(url)
-    engine = create_engine(url)
-    thread_engine = create_writer_engine(url)
-    assert thread_engine is not None
     ring = Ring(lambda: 1_800_000_000.0)
     metrics = Metrics()
     timer = QueryTimer(ring=ring, metrics=metrics, slow_query_ms=10_000)
-    timer.attach(engine)
-    timer.attach(thread_engine)
-    timer.bind(asyncio.get_running_loop())
     recorded_on: set[int] = set()
     original = ring.record
 
@@ -117,22 +117,16 @@ async def test_statements_of_the_writer_thread_are_timed_on_the_loop(tmp_path: P
         original(*args, **kwargs)  # type: ignore[arg-type]
 
     ring.record = record  # type: ignore[method-assign]
-    commits = GroupCommit(engine, thread_engine=thread_engine)
-
-    async def insert(conn: AsyncConnection, values: list[int]) -> list[None]:
-        await conn.execute(
-            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
-        )
-        return [None] * len(values)
-
-    try:
-        await asyncio.gather(*(commits.run(insert, i) for i in range(20)))
-        await asyncio.sleep(0.05)  # the hand-off to the loop is a call_soon_threadsafe away
-    finally:
-        await commits.close()
-        timer.detach()
-        thread_engine.dispose()
-        await engine.dispose()
+    async with _writer(url) as (engine, thread_engine, commits):
+        assert thread_engine is not None
+        timer.attach(engine)
+        timer.attach(thread_engine)
+        timer.bind(asyncio.get_running_loop())
+        try:
+            await asyncio.gather(*(commits.run(_insert, i) for i in range(20)))
+            await asyncio.sleep(0.05)  # the hand-off to the loop is a call_soon_threadsafe away
+        finally:
+            timer.detach()
     series = window([ring.slots()], now=1_800_000_000.0, window_s=60)
     inserts = {k[1]: s.count for k, s in series.items() if k[0] == "db" and k[2] == "insert"}
     assert inserts == {"INSERT INTO t (id, v) VALUES (?, 'x')".replace("'x'", "?"): commits.commits}
@@ -143,25 +137,10 @@ async def test_statements_of_the_writer_thread_are_timed_on_the_loop(tmp_path: P
     )
 
 
-async def test_work_queued_while_the_writer_goes_idle_is_still_written(tmp_path: Path) -> None:
+async def test_work_queued_while_the_writer_goes_idle_is_still_written(url: str) -> None:
     """Each write right after the previous answer: the idle writer releasing its connection
     must not strand it (async path, as on PostgreSQL)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'idle.db'}"
-    await _setup(url)
-    engine = create_engine(url)
-    commits = GroupCommit(engine)
-
-    async def insert(conn: AsyncConnection, values: list[int]) -> list[None]:
-        await conn.execute(
-            text("INSERT INTO t (id, v) VALUES (:id, 'x')"), [{"id": v} for v in values]
-        )
-        return [None] * len(values)
-
-    try:
+    async with _writer(url, thread=False) as (engine, _, commits):
         for i in range(30):
-            await asyncio.wait_for(commits.run(insert, i), timeout=10)
-    finally:
-        await commits.close()
-    async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 30
-    await engine.dispose()
+            await asyncio.wait_for(commits.run(_insert, i), timeout=10)
+        assert await _stored(engine) == 30
