@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +40,17 @@ async def action_counts(conn: AsyncConnection, span: Range) -> dict[str, int]:
     return {key[0]: values[0] for key, values in found.items()}
 
 
+class MixGroup(NamedTuple):
+    """Sessions sharing a device, channel, province and city, and their summed length."""
+
+    device_type: str | None
+    referral_channel: str | None
+    province: str | None
+    city: str | None
+    sessions: int
+    duration_us: int
+
+
 @dataclass(frozen=True, slots=True)
 class SessionMix:
     """The sessions started in a range, counted by device, channel, province and city.
@@ -48,50 +59,48 @@ class SessionMix:
     (engagement, referrals, market), instead of one scan each.
     """
 
-    groups: tuple[tuple[str | None, str | None, str | None, str | None, int, int], ...]
+    groups: tuple[MixGroup, ...]
 
     @property
     def sessions(self) -> int:
         """Sessions started in the range."""
-        return sum(group[4] for group in self.groups)
+        return sum(group.sessions for group in self.groups)
 
     @property
     def duration_us(self) -> int:
         """Their lengths (last event - start), summed."""
-        return sum(group[5] for group in self.groups)
+        return sum(group.duration_us for group in self.groups)
 
     def split(self, column: str) -> dict[str, int]:
         """Return the sessions counted by ``device_type`` or ``referral_channel``."""
-        index = _MIX_COLUMNS.index(column)
         found: dict[str, int] = {}
         for group in self.groups:
-            key = cast(str | None, group[index]) or UNKNOWN
-            found[key] = found.get(key, 0) + group[4]
+            key = getattr(group, column) or UNKNOWN
+            found[key] = found.get(key, 0) + group.sessions
         return found
 
     def places(self) -> dict[tuple[str | None, str], int]:
         """Return the sessions counted by (province, city), city '' when unknown."""
         found: dict[tuple[str | None, str], int] = {}
         for group in self.groups:
-            key = (group[2], group[3] or "")
-            found[key] = found.get(key, 0) + group[4]
+            key = (group.province, group.city or "")
+            found[key] = found.get(key, 0) + group.sessions
         return found
-
-
-_MIX_COLUMNS = ("device_type", "referral_channel", "province", "city")
 
 
 async def session_mix(conn: AsyncConnection, span: Range) -> SessionMix:
     """Return the sessions started in ``span`` by device, channel, province and city."""
     s = tables.sessions
-    keys = [s.c[name] for name in _MIX_COLUMNS]
+    keys = [s.c[name] for name in MixGroup._fields[:4]]
     query = (
         select(*keys, func.count(), func.sum(s.c.last_seen_at - s.c.started_at))
         .where(s.c.started_at >= span.start_us, s.c.started_at < span.end_us)
         .group_by(*keys)
     )
     rows = await conn.execute(query)
-    return SessionMix(tuple((d, c, p, city, n, int(t or 0)) for d, c, p, city, n, t in rows))
+    return SessionMix(
+        tuple(MixGroup(d, c, p, city, n, int(t or 0)) for d, c, p, city, n, t in rows)
+    )
 
 
 async def engagement(
