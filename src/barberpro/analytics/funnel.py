@@ -130,14 +130,6 @@ class _Tally:
         return steps
 
 
-def summarize(paths: Sequence[UnitPath]) -> list[dict[str, Any]]:
-    """Return the per-step figures of ``paths``: units, conversions, drop-off, median time."""
-    tally = _Tally()
-    for path in paths:
-        tally.add(path.times)
-    return tally.steps()
-
-
 def report(
     paths: Sequence[UnitPath], *, window_hours: float, breakdowns: Sequence[str] = tuple(BREAKDOWNS)
 ) -> dict[str, Any]:
@@ -159,10 +151,10 @@ def report(
             tally.add(times)
     split: dict[str, list[dict[str, Any]]] = {}
     for name, by_value in zip(breakdowns, groups, strict=True):
-        counted = sorted(((t.units, value, t) for value, t in by_value.items()), key=_largest)
+        largest_first = sorted(by_value.items(), key=lambda kv: (-kv[1].units, kv[0]))
         split[name] = [
-            {"value": value, "units": units, "steps": tally.steps()}
-            for units, value, tally in counted
+            {"value": value, "units": tally.units, "steps": tally.steps()}
+            for value, tally in largest_first
         ]
     return {
         "window_hours": window_hours,
@@ -170,7 +162,3 @@ def report(
         "steps": overall.steps(),
         "breakdowns": split,
     }
-
-
-def _largest(entry: tuple[int, str, _Tally]) -> tuple[int, str]:
-    return -entry[0], entry[1]
