@@ -83,3 +83,29 @@ async def test_compiled_upsert_adds_up_across_statements(
         total = (await conn.execute(select(func.count()).select_from(_COUNTS))).scalar_one()
     assert stored == {"c0": 0, "c1": 1, "c2": 12, "c3": 13, "c4": 14, "c5": 10, "c6": 10}
     assert total == 7
+
+
+@pytest.mark.postgres
+async def test_compiled_upsert_as_unnest_adds_up_the_same(postgres_url: str) -> None:
+    """PostgreSQL: the unnest form, inside a larger statement, adds up as executemany does."""
+    engine = create_engine(postgres_url)
+    add = CompiledUpsert(_add_counts, ("key", "count"))
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_META.create_all)
+            await add.execute(conn, [{"key": "a", "count": 1}, {"key": "b", "count": 2}])
+            sql, arrays = add.unnest(
+                conn.dialect,
+                [{"key": "b", "count": 5}, {"key": "c", "count": 7}],
+                first_parameter=2,
+            )
+            await conn.exec_driver_sql(
+                f"WITH one_ AS (SELECT $1::int AS n), add_ AS ({sql}) SELECT n FROM one_",
+                (1, *arrays),
+            )
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(_COUNTS.c.key, _COUNTS.c.count))
+            stored = dict(rows.tuples().all())
+    finally:
+        await engine.dispose()
+    assert stored == {"a": 1, "b": 7, "c": 7}

@@ -281,8 +281,7 @@ class _Counter:
 
     def __init__(self, table: Any, keys: Sequence[str]) -> None:
         self.keys = tuple(keys)
-        self._table = table
-        values = self._values = [c.name for c in table.columns if c.name not in self.keys]
+        values = [c.name for c in table.columns if c.name not in self.keys]
 
         def build(dialect: str) -> Any:
             stmt = upsert(dialect, table)
@@ -291,38 +290,17 @@ class _Counter:
                 set_={c: table.c[c] + stmt.excluded[c] for c in values},
             )
 
-        self._upsert = CompiledUpsert(build, (*self.keys, *values))
+        self.upsert = CompiledUpsert(build, (*self.keys, *values))
 
     async def add(
         self, conn: AsyncConnection, counts: dict[tuple[Any, ...], dict[str, int]]
     ) -> None:
         """Add ``counts`` ({key tuple: {column: amount}}) to the rollup."""
-        rows = [dict(zip(self.keys, k, strict=True)) | v for k, v in counts.items()]
-        await self._upsert.execute(conn, rows)
+        await self.upsert.execute(conn, self.rows(counts))
 
-    def unnest_upsert(
-        self, dialect: Any, counts: dict[tuple[Any, ...], dict[str, int]], *, first_parameter: int
-    ) -> tuple[str, tuple[list[Any], ...]]:
-        """PostgreSQL: the same addition as one ``INSERT ... SELECT FROM unnest(...)``.
-
-        Returns its SQL, numbering its parameters from ``first_parameter`` (to sit inside a
-        larger statement), and one array per column. The keys of ``counts`` are distinct, so
-        no row meets ON CONFLICT twice.
-        """
-        columns = [self._table.c[name] for name in (*self.keys, *self._values)]
-        arrays = ", ".join(
-            f"${i}::{column.type.compile(dialect=dialect)}[]"
-            for i, column in enumerate(columns, start=first_parameter)
-        )
-        sets = ", ".join(f"{v} = {self._table.name}.{v} + excluded.{v}" for v in self._values)
-        sql = (
-            f"INSERT INTO {self._table.name} ({', '.join(c.name for c in columns)}) "
-            f"SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(self.keys)}) DO UPDATE SET {sets}"
-        )
-        values = ([key[i] for key in counts] for i in range(len(self.keys)))
-        amounts = ([amount[v] for amount in counts.values()] for v in self._values)
-        return sql, (*values, *amounts)
+    def rows(self, counts: dict[tuple[Any, ...], dict[str, int]]) -> list[dict[str, Any]]:
+        """Return ``counts`` as rows of the rollup."""
+        return [dict(zip(self.keys, k, strict=True)) | v for k, v in counts.items()]
 
 
 _ACTIONS = _Counter(tables.action_hourly, ("hour", "action"))
@@ -344,10 +322,10 @@ async def _units_and_actions(
     """PostgreSQL: the first touches and the hourly actions in one statement, one round trip.
 
     Neither reads what the other writes, so as two data-modifying CTEs of one statement they
-    do exactly what the two statements did; at 32 concurrent single events the round trips,
-    not the work, bound the writer (each costs the event loop a wake-up and SQLAlchemy's layers).
+    do exactly what the two statements did, and the event loop pays for one round trip (a
+    wake-up and SQLAlchemy's layers) instead of two.
     """
-    actions, arrays = _ACTIONS.unnest_upsert(conn.dialect, counts, first_parameter=2)
+    actions, arrays = _ACTIONS.upsert.unnest(conn.dialect, _ACTIONS.rows(counts), first_parameter=2)
     sql = f"WITH units_ AS ({_PG_UNITS}), actions_ AS ({actions}) SELECT 1"
     await conn.exec_driver_sql(sql, (session_ids, *arrays))
 

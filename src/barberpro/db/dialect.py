@@ -80,6 +80,7 @@ class CompiledUpsert:
         self._keys = tuple(keys)
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._multi: dict[int, str] = {}
+        self._unnest: dict[tuple[str, int], str] = {}
 
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...]]:
         found = self._compiled.get(dialect.name)
@@ -106,6 +107,29 @@ class CompiledUpsert:
             if len(self._multi) < 64:  # the common batch sizes; others are made each time
                 self._multi[count] = found
         return found
+
+    def unnest(
+        self, dialect: Dialect, rows: Sequence[Mapping[str, Any]], *, first_parameter: int
+    ) -> tuple[str, tuple[list[Any], ...]]:
+        """PostgreSQL: the same upsert as one ``INSERT ... SELECT FROM unnest(<arrays>)``.
+
+        Returns its SQL, its parameters numbered from ``first_parameter`` (so that it can sit
+        in a larger statement, as a data-modifying CTE), and one array per key. The rows must
+        have distinct conflict keys: one statement may not update a row twice.
+        """
+        sql, names = self._sql(dialect)
+        text = self._unnest.get((dialect.name, first_parameter))
+        if text is None:
+            table = self._build(dialect.name).table
+            arrays = ", ".join(
+                f"${i}::{table.c[name].type.compile(dialect=dialect)}[]"
+                for i, name in enumerate(names, start=first_parameter)
+            )
+            conflict = sql[sql.index(" ON CONFLICT") :]
+            columns = ", ".join(names)
+            text = f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays}){conflict}"
+            self._unnest[(dialect.name, first_parameter)] = text
+        return text, tuple([row[name] for row in rows] for name in names)
 
     async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write ``rows`` (mappings holding every key): one round trip, or one statement."""
