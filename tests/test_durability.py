@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import Counter
@@ -47,6 +48,9 @@ class Ledger:
     cut_off: list[str] = field(default_factory=list)  # requests the kill cut off
     unexpected: list[str] = field(default_factory=list)
     first_ack: float | None = None
+    # Set while a batch request is out: the kill waits for one, so that it lands mid-request
+    # (a server faster than these clients may otherwise have answered everything in flight).
+    batch_out: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _action(client: int, n: int) -> dict[str, Any]:
@@ -118,12 +122,17 @@ async def _send_until_killed(
                 return
             sent = _request(kind, client, n)
             ledger.sent_ids.update(sent.event_ids)
+            if kind == "batch":
+                ledger.batch_out.set()
             try:
                 response = await http.post(sent.path, json=sent.body)
             except httpx.TransportError as exc:
                 # Only a kill ends the server; a request that fails before it is a surprise.
                 (ledger.cut_off if killed.is_set() else ledger.unexpected).append(repr(exc))
                 return
+            finally:
+                if kind == "batch":
+                    ledger.batch_out.clear()
             if not _acknowledged(sent, response):
                 ledger.unexpected.append(f"{sent.path}: {response.status_code} {response.text}")
                 continue
@@ -146,6 +155,10 @@ async def _kill_when_enough(
             break
         if time.monotonic() - start > NOTHING_ACKED_DEADLINE:
             break
+    # Kill while a batch is out (its events take the server milliseconds to store): bounded,
+    # so that a batch client that failed cannot hang the test (the assertions then say why).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ledger.batch_out.wait(), timeout=5.0)
     # Set first, so a request failing from here on is recorded as cut off by the kill.
     killed.set()
     kill()
