@@ -780,7 +780,10 @@ class Reference:
         """Return the figures of GET /analytics/dashboard."""
         return {
             "funnel": self.funnel(span, breakdowns=False),
-            "engagement": self.engagement(span, now=now),
+            # The dashboard leaves out returning_clients (BI only).
+            "engagement": {
+                k: v for k, v in self.engagement(span, now=now).items() if k != "returning_clients"
+            },
             "referrals": self.referrals(span),
             "revenue": self.revenue(span),
             "regions": self.market(span)["provinces"],

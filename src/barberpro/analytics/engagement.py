@@ -111,10 +111,14 @@ async def engagement(
     session_timeout_us: int,
     top: int = 10,
     mix: SessionMix | None = None,
+    returning: bool = True,
 ) -> dict[str, Any]:
-    """Return the engagement section of the reports (``mix``: the range's, if already read)."""
-    s, u = tables.sessions, tables.units
-    in_range = (s.c.started_at >= span.start_us, s.c.started_at < span.end_us)
+    """Return the engagement section of the reports (``mix``: the range's, if already read).
+
+    ``returning=False`` leaves out ``returning_clients``, whose join grows with every unit ever
+    seen: the dashboard does not show it.
+    """
+    s = tables.sessions
     if mix is None:
         mix = await session_mix(conn, span)
     sessions, total_us = mix.sessions, mix.duration_us
@@ -123,20 +127,11 @@ async def engagement(
             select(func.count()).where(s.c.last_seen_at >= now_us - session_timeout_us)
         )
     ).scalar_one()
-    returning = (
-        await conn.execute(
-            select(func.count(distinct(s.c.user_id)))
-            .select_from(s.join(u, u.c.unit == s.c.user_id))
-            .where(
-                *in_range, s.c.user_type.is_distinct_from("provider"), u.c.first_at < span.start_us
-            )
-        )
-    ).scalar_one()
     actions = await action_counts(conn, span)
     action_total = sum(actions.values())
     devices = mix.split("device_type")
     top_actions = sorted(actions.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    return {
+    found: dict[str, Any] = {
         "sessions": sessions,
         "active_sessions": active,
         "avg_session_seconds": None if not sessions else total_us / sessions / 1e6,
@@ -147,5 +142,26 @@ async def engagement(
             {"device_type": d, "sessions": c, "share": _share(c, sessions)}
             for d, c in sorted(devices.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "returning_clients": returning,
     }
+    if returning:
+        found["returning_clients"] = await returning_clients(conn, span)
+    return found
+
+
+async def returning_clients(conn: AsyncConnection, span: Range) -> int:
+    """Return the clients (non-provider users) of the range's sessions first seen before it."""
+    s, u = tables.sessions, tables.units
+    return int(
+        (
+            await conn.execute(
+                select(func.count(distinct(s.c.user_id)))
+                .select_from(s.join(u, u.c.unit == s.c.user_id))
+                .where(
+                    s.c.started_at >= span.start_us,
+                    s.c.started_at < span.end_us,
+                    s.c.user_type.is_distinct_from("provider"),
+                    u.c.first_at < span.start_us,
+                )
+            )
+        ).scalar_one()
+    )

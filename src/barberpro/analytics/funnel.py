@@ -42,30 +42,28 @@ class UnitPath:
 
 async def unit_paths(conn: AsyncConnection, span: Range) -> list[UnitPath]:
     """Return each unit's chosen chain: furthest reach, then earliest start, in ``span``."""
-    fs, u = tables.funnel_starts, tables.units
-    chosen = dialect.first_per_group(
+    fs = tables.funnel_starts
+    query = dialect.first_per_group(
         conn.dialect.name,
-        select(fs.c.unit, fs.c.reach, fs.c.t1, fs.c.t2, fs.c.t3, fs.c.t4, fs.c.t5).where(
-            fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us
-        ),
+        select(
+            fs.c.unit,
+            fs.c.reach,
+            fs.c.t1,
+            fs.c.t2,
+            fs.c.t3,
+            fs.c.t4,
+            fs.c.t5,
+            fs.c.province,
+            fs.c.device_type,
+            fs.c.referral_channel,
+        ).where(fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us),
         group=fs.c.unit,
         # Furthest reach first, then the earliest start. Two starts of a unit with the same
         # reach and t1 have the same greedy chain, so which of them wins changes no figure.
+        # The first-touch columns are the unit's, the same on each of its starts.
         rank=(fs.c.reach.desc(), fs.c.t1),
         best=fs.c.reach * _REACH_WEIGHT - fs.c.t1,
-    ).subquery()
-    query = select(
-        chosen.c.unit,
-        chosen.c.reach,
-        chosen.c.t1,
-        chosen.c.t2,
-        chosen.c.t3,
-        chosen.c.t4,
-        chosen.c.t5,
-        u.c.province,
-        u.c.device_type,
-        u.c.referral_channel,
-    ).select_from(chosen.outerjoin(u, u.c.unit == chosen.c.unit))
+    )
     paths = []
     for row in await conn.execute(query):
         reach = row[1]

@@ -40,6 +40,7 @@ async def dashboard(
                 now_us=now_us,
                 session_timeout_us=settings.session_timeout_us,
                 mix=mix,
+                returning=False,
             ),
             "referrals": await referrals.referrals(conn, span, paths, mix=mix),
             "revenue": await revenue.revenue(conn, span),

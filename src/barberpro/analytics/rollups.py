@@ -75,12 +75,20 @@ async def apply(
 
 
 async def _select_in(
-    conn: AsyncConnection, columns: Sequence[Any], key: Any, keys: Sequence[Any], *where: Any
+    conn: AsyncConnection,
+    columns: Sequence[Any],
+    key: Any,
+    keys: Sequence[Any],
+    *where: Any,
+    select_from: Any = None,
 ) -> list[Any]:
+    query = select(*columns)
+    if select_from is not None:
+        query = query.select_from(select_from)
     found: list[Any] = []
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
-        found.extend(await conn.execute(select(*columns).where(key.in_(chunk), *where)))
+        found.extend(await conn.execute(query.where(key.in_(chunk), *where)))
     return found
 
 
@@ -129,21 +137,27 @@ async def _units(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
     await _UNITS.execute(conn, list(firsts.values()))
 
 
-_UNIT_FIELDS = ("first_at", "first_session_id", "province", "device_type", "referral_channel")
+_UNIT_DIMENSIONS = ("province", "device_type", "referral_channel")
+_UNIT_FIELDS = ("first_at", "first_session_id", *_UNIT_DIMENSIONS)
 
 
 def _units_upsert(dialect: str) -> Any:
     u = tables.units
     stmt = upsert(dialect, u)
     ex = stmt.excluded
-    # The same session refreshed (a late session/start fills in its device) also replaces.
+    # An earlier touch replaces; so does the same session refreshed (a late session/start
+    # fills in its device). An unchanged unit is not rewritten (no new row version).
     earlier = or_(
         ex.first_at < u.c.first_at,
-        and_(ex.first_at == u.c.first_at, ex.first_session_id <= u.c.first_session_id),
+        and_(ex.first_at == u.c.first_at, ex.first_session_id < u.c.first_session_id),
+        and_(
+            ex.first_at == u.c.first_at,
+            ex.first_session_id == u.c.first_session_id,
+            or_(*(ex[f].is_distinct_from(u.c[f]) for f in _UNIT_DIMENSIONS)),
+        ),
     )
     return stmt.on_conflict_do_update(
-        index_elements=["unit"],
-        set_={f: case((earlier, ex[f]), else_=u.c[f]) for f in _UNIT_FIELDS},
+        index_elements=["unit"], set_={f: ex[f] for f in _UNIT_FIELDS}, where=earlier
     )
 
 
@@ -160,15 +174,12 @@ SELECT DISTINCT ON (u.unit) u.unit, s.started_at, s.session_id, s.province, s.de
 FROM sessions AS s CROSS JOIN LATERAL (VALUES (s.session_id), (s.user_id)) AS u(unit)
 WHERE s.session_id = ANY($1::varchar[]) AND u.unit IS NOT NULL
 ORDER BY u.unit, s.started_at, s.session_id COLLATE "C"
-ON CONFLICT (unit) DO UPDATE SET {
-    ", ".join(
-        f"{f} = CASE WHEN excluded.first_at < units.first_at OR "
-        f"(excluded.first_at = units.first_at AND "
-        f'excluded.first_session_id COLLATE "C" <= units.first_session_id) '
-        f"THEN excluded.{f} ELSE units.{f} END"
-        for f in _UNIT_FIELDS
-    )
-}
+ON CONFLICT (unit) DO UPDATE SET {", ".join(f"{f} = excluded.{f}" for f in _UNIT_FIELDS)}
+WHERE excluded.first_at < units.first_at
+   OR (excluded.first_at = units.first_at
+       AND excluded.first_session_id COLLATE "C" < units.first_session_id)
+   OR (excluded.first_at = units.first_at AND excluded.first_session_id = units.first_session_id
+       AND ({" OR ".join(f"excluded.{f} IS DISTINCT FROM units.{f}" for f in _UNIT_DIMENSIONS)}))
 """
 
 
@@ -195,16 +206,28 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
     units = sorted(spans)
     lo_all = min(lo for lo, _ in spans.values()) - window_us
     hi_all = max(hi for _, hi in spans.values()) + window_us
+    # Each event comes with its unit's first touch (already brought up to date by _units in
+    # this transaction), which the starts carry; every unit has at least its new events here.
+    u = tables.units
     found = await _select_in(
         conn,
-        [fe.c.unit, fe.c.event_id, fe.c.step, fe.c.occurred_at],
+        [
+            fe.c.unit,
+            fe.c.event_id,
+            fe.c.step,
+            fe.c.occurred_at,
+            *(u.c[d] for d in _UNIT_DIMENSIONS),
+        ],
         fe.c.unit,
         units,
         fe.c.occurred_at.between(lo_all, hi_all),
+        select_from=fe.outerjoin(u, u.c.unit == fe.c.unit),
     )
     events: dict[str, list[funnel_math.StepEvent]] = defaultdict(list)
-    for unit, event_id, step, at in found:
+    touches: dict[str, dict[str, Any]] = {}
+    for unit, event_id, step, at, *dimensions in found:
         events[unit].append(funnel_math.StepEvent(event_id=event_id, step=step, at=at))
+        touches[unit] = dict(zip(_UNIT_DIMENSIONS, dimensions, strict=True))
     starts: list[dict[str, Any]] = []
     bounds: list[dict[str, Any]] = []
     for unit in units:
@@ -225,6 +248,7 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
                         "t3": times[2],
                         "t4": times[3],
                         "t5": times[4],
+                        **touches[unit],
                     }
                 )
     fs = tables.funnel_starts

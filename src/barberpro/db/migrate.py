@@ -21,7 +21,7 @@ def alembic_config() -> Config:
     return Config(str(ini))
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, target: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         # Instances starting together queue here instead of racing to create tables.
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
@@ -31,13 +31,13 @@ def _upgrade(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, target)
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is there already)."""
+async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
+    """Bring the schema to ``target``, the newest revision by default (a no-op when there)."""
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, target)
 
 
 def _current(connection: Connection) -> tuple[str | None, str | None]:

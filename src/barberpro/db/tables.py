@@ -159,7 +159,9 @@ funnel_events = Table(
 )
 
 # One row per step-1 event: how far the unit got from it within the funnel window (greedy
-# earliest chain), with the time of each step reached.
+# earliest chain), with the time of each step reached, and the unit's first-touch dimensions
+# copied from `units` (kept equal to them by the `units_first_touch` trigger of migration
+# 0005), so that a funnel report reads one table.
 funnel_starts = Table(
     "funnel_starts",
     metadata,
@@ -171,6 +173,9 @@ funnel_starts = Table(
     Column("t3", BigInteger),
     Column("t4", BigInteger),
     Column("t5", BigInteger),
+    Column("province", String(4)),
+    Column("device_type", String(16)),
+    Column("referral_channel", String(16)),
     Index("ix_funnel_starts_t1", "t1"),
     Index("ix_funnel_starts_unit", "unit"),
 )
