@@ -621,7 +621,7 @@ def _sections(
         )
 
     async def referrals_section(conn: AsyncConnection) -> Any:
-        return await referrals.referrals(conn, rng, paths)
+        return await referrals.referrals(conn, rng, funnel.units_by_channel(paths))
 
     async def revenue_section(conn: AsyncConnection) -> Any:
         return await revenue.revenue(conn, rng)

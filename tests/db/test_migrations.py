@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from barberpro.db import migrate, tables
 from barberpro.db.engine import create_engine
@@ -29,11 +31,24 @@ async def test_migrations_match_the_tables_and_are_idempotent(database_url: str)
         await engine.dispose()
 
 
-async def test_funnel_starts_copy_and_follow_their_units_first_touch(database_url: str) -> None:
-    """Migration 0005 copies each unit's first touch onto its starts; the trigger keeps it."""
+async def test_funnel_rollups_copy_and_follow_their_units_first_touch(database_url: str) -> None:
+    """Migration 0005 copies each unit's first touch onto its starts and builds its days from
+    them (the furthest, then earliest, start of each ART day); the trigger keeps both current.
+    """
     engine = create_engine(database_url)
-    fs, units = tables.funnel_starts, tables.units
+    fs, fd, units = tables.funnel_starts, tables.funnel_days, tables.units
     touch = {"province": "AR-C", "device_type": "mobile", "referral_channel": "whatsapp"}
+    day = 20_000  # an ART day: it starts at 03:00 UTC
+    at = day * 86_400_000_000 + 3 * 3_600_000_000
+    # (event_id, unit, t1, reach, t2): every row names the same columns, those of 0004.
+    starts = [
+        ("e1", "u1", at + 20, 1, None),
+        ("e2", "u1", at + 30, 2, at + 95),
+        ("e3", "u1", at + 40, 2, at + 45),
+        ("e4", "u1", at - 1, 1, None),
+        ("e5", "u2", at + 20, 1, None),
+        ("e6", "nobody", at + 20, 1, None),
+    ]
     try:
         await migrate.upgrade(engine, "0004")
         async with engine.begin() as conn:
@@ -44,42 +59,60 @@ async def test_funnel_starts_copy_and_follow_their_units_first_touch(database_ur
                     {"unit": "u2", "first_at": 10, "first_session_id": "s2", **touch},
                 ],
             )
+            names = ("event_id", "unit", "t1", "reach", "t2")
             await conn.execute(
-                text(
-                    "INSERT INTO funnel_starts (event_id, unit, t1, reach) VALUES "
-                    "('e1', 'u1', 20, 1), ('e2', 'u1', 30, 1), ('e3', 'u2', 20, 1), "
-                    "('e4', 'nobody', 20, 1)"
-                )
+                fs.insert(), [dict(zip(names, start, strict=True)) for start in starts]
             )
         await migrate.upgrade(engine)
 
-        async def stored() -> dict[str, tuple[object, ...]]:
+        async def stored() -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, int], Any]]:
             async with engine.connect() as conn:
-                rows = await conn.execute(
-                    select(fs.c.event_id, fs.c.province, fs.c.device_type, fs.c.referral_channel)
+                found = await conn.execute(select(fs.c.event_id, *dims(fs)))
+                days = await conn.execute(
+                    select(fd.c.unit, fd.c.day, fd.c.reach, fd.c.t1, fd.c.g2, *dims(fd))
                 )
-                return {row[0]: tuple(row[1:]) for row in rows}
+                return (
+                    {row[0]: tuple(row[1:]) for row in found},
+                    {(row[0], row[1]): tuple(row[2:]) for row in days},
+                )
 
-        copied = ("AR-C", "mobile", "whatsapp")
-        assert await stored() == {
-            "e1": copied,
-            "e2": copied,
-            "e3": copied,
-            "e4": (None, None, None),
-        }
+        copied, none = ("AR-C", "mobile", "whatsapp"), (None, None, None)
+        assert await stored() == (
+            {"e1": copied, "e2": copied, "e3": copied, "e4": copied, "e5": copied, "e6": none},
+            {
+                ("u1", day): (2, at + 30, 65, *copied),
+                ("u1", day - 1): (1, at - 1, None, *copied),
+                ("u2", day): (1, at + 20, None, *copied),
+                ("nobody", day): (1, at + 20, None, *none),
+            },
+        )
         async with engine.begin() as conn:
-            # An earlier session of u1 becomes its first touch: its starts follow, u2's stay.
+            # An earlier session of u1 becomes its first touch: its rows follow, u2's stay.
             await conn.execute(
                 units.update()
                 .where(units.c.unit == "u1")
                 .values(first_at=5, first_session_id="s0", province="AR-X", device_type="desktop")
             )
+        found, days = await stored()
         moved = ("AR-X", "desktop", "whatsapp")
-        assert await stored() == {
+        assert found == {
             "e1": moved,
             "e2": moved,
-            "e3": copied,
-            "e4": (None, None, None),
+            "e3": moved,
+            "e4": moved,
+            "e5": copied,
+            "e6": none,
+        }
+        assert {key: row[-3:] for key, row in days.items()} == {
+            ("u1", day): moved,
+            ("u1", day - 1): moved,
+            ("u2", day): copied,
+            ("nobody", day): none,
         }
     finally:
         await engine.dispose()
+
+
+def dims(table: Any) -> list[Any]:
+    """The first-touch columns of a funnel rollup."""
+    return [table.c.province, table.c.device_type, table.c.referral_channel]

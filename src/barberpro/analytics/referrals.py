@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import engagement
-from barberpro.analytics.funnel import UNKNOWN, UnitPath
-from barberpro.analytics.funnel_math import LAST_STEP
+from barberpro.analytics.funnel import UNKNOWN
 from barberpro.analytics.money import BASE_CURRENCY, ars
 from barberpro.analytics.range import Range
 from barberpro.analytics.revenue import approved_in
@@ -21,11 +20,14 @@ from barberpro.db import tables
 async def referrals(
     conn: AsyncConnection,
     span: Range,
-    paths: Sequence[UnitPath],
+    units: Mapping[str, tuple[int, int]],
     *,
     mix: engagement.SessionMix | None = None,
 ) -> list[dict[str, Any]]:
-    """Return one row per channel (every named channel always listed, WhatsApp first)."""
+    """Return one row per channel (every named channel always listed, WhatsApp first).
+
+    ``units``: (funnel units, units that completed a payment) by first-touch channel.
+    """
     if mix is None:
         mix = await engagement.session_mix(conn, span)
     sessions = mix.split("referral_channel")
@@ -39,16 +41,11 @@ async def referrals(
             .group_by(u.c.referral_channel)
         )
     }
-    units: dict[str, list[int]] = {}
-    for path in paths:
-        counts = units.setdefault(path.referral_channel, [0, 0])
-        counts[0] += 1
-        counts[1] += path.reach == LAST_STEP
     channels = list(CHANNELS)
     extra = sorted((set(sessions) | set(units) | set(revenue)) - set(channels))
     rows = []
     for channel in channels + extra:
-        reached, converted = units.get(channel, [0, 0])
+        reached, converted = units.get(channel, (0, 0))
         rows.append(
             {
                 "channel": channel,

@@ -26,14 +26,12 @@ async def dashboard(
 ) -> dict[str, Any]:
     """Return the screen-sized report: funnel, sessions, revenue, regions, referrals."""
     async with engine.connect() as conn:
-        paths = await funnel.unit_paths(conn, span)
+        summary = await funnel.summary(conn, span, window_hours=settings.funnel_window_hours)
         mix = await engagement.session_mix(conn, span)
         regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
         return {
             "range": span.describe(),
-            "funnel": funnel.report(
-                paths, window_hours=settings.funnel_window_hours, breakdowns=()
-            ),
+            "funnel": summary.section,
             "engagement": await engagement.engagement(
                 conn,
                 span,
@@ -42,7 +40,7 @@ async def dashboard(
                 mix=mix,
                 returning=False,
             ),
-            "referrals": await referrals.referrals(conn, span, paths, mix=mix),
+            "referrals": await referrals.referrals(conn, span, summary.by_channel, mix=mix),
             "revenue": await revenue.revenue(conn, span),
             "regions": regions["provinces"],
         }
@@ -80,7 +78,9 @@ async def business_intelligence(
             "market": await market.market(
                 conn, span, min_demand=settings.market_min_demand, mix=mix
             ),
-            "referrals": await referrals.referrals(conn, span, paths, mix=mix),
+            "referrals": await referrals.referrals(
+                conn, span, funnel.units_by_channel(paths), mix=mix
+            ),
         }
     report["recommendations"] = recommend(report)
     return report

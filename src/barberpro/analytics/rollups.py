@@ -7,6 +7,7 @@ per rollup per transaction, never one per event.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import funnel_math
-from barberpro.analytics.timebuckets import art_day, art_week, hour_of
+from barberpro.analytics.timebuckets import art_day, art_week, day_start_us, hour_of
 from barberpro.db import tables
 from barberpro.db.dialect import CompiledUpsert, upsert
 
@@ -204,10 +205,12 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
         lo, hi = spans.get(unit, (at, at))
         spans[unit] = (min(lo, at), max(hi, at))
     units = sorted(spans)
-    lo_all = min(lo for lo, _ in spans.values()) - window_us
-    hi_all = max(hi for _, hi in spans.values()) + window_us
+    # A start's chain lies in [t1, t1 + window]: only starts in [lo - window, hi] can change,
+    # and with them the chosen chain of their ART days, which needs every start of those days.
+    day_lo = art_day(min(lo for lo, _ in spans.values()) - window_us)
+    day_hi = art_day(max(hi for _, hi in spans.values()))
     # Each event comes with its unit's first touch (already brought up to date by _units in
-    # this transaction), which the starts carry; every unit has at least its new events here.
+    # this transaction), which the rollups carry; every unit has at least its new events here.
     u = tables.units
     found = await _select_in(
         conn,
@@ -220,7 +223,7 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
         ],
         fe.c.unit,
         units,
-        fe.c.occurred_at.between(lo_all, hi_all),
+        fe.c.occurred_at.between(day_start_us(day_lo), day_start_us(day_hi + 1) + window_us),
         select_from=fe.outerjoin(u, u.c.unit == fe.c.unit),
     )
     events: dict[str, list[funnel_math.StepEvent]] = defaultdict(list)
@@ -230,19 +233,22 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
         touches[unit] = dict(zip(_UNIT_DIMENSIONS, dimensions, strict=True))
     starts: list[dict[str, Any]] = []
     bounds: list[dict[str, Any]] = []
+    days: list[dict[str, Any]] = []
     for unit in units:
         lo, hi = spans[unit]
-        # A start's chain lies in [t1, t1 + window]: only starts in [lo - window, hi] can change.
         first, last = lo - window_us, hi
         bounds.append({"u": unit, "lo": first, "hi": last})
+        changed = range(art_day(first), art_day(last) + 1)
+        best: dict[int, funnel_math.Chain] = {}
         for chain in funnel_math.chains(events[unit], window_us=window_us):
-            if first <= chain.times[0] <= last:
+            t1 = chain.times[0]
+            if first <= t1 <= last:
                 times = [*chain.times, None, None, None, None][:5]
                 starts.append(
                     {
                         "event_id": chain.event_id,
                         "unit": unit,
-                        "t1": times[0],
+                        "t1": t1,
                         "reach": chain.reach,
                         "t2": times[1],
                         "t3": times[2],
@@ -251,6 +257,25 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
                         **touches[unit],
                     }
                 )
+            day = art_day(t1)
+            if day in changed:
+                known = best.get(day)
+                # chains() yields starts by time: a later one wins only by reaching further.
+                if known is None or chain.reach > known.reach:
+                    best[day] = chain
+        for day, chain in best.items():
+            gaps: list[int | None] = [b - a for a, b in itertools.pairwise(chain.times)]
+            gaps += [None] * (len(_GAPS) - len(gaps))
+            days.append(
+                {
+                    "unit": unit,
+                    "day": day,
+                    "reach": chain.reach,
+                    "t1": chain.times[0],
+                    **dict(zip(_GAPS, gaps, strict=True)),
+                    **touches[unit],
+                }
+            )
     fs = tables.funnel_starts
     await conn.execute(
         fs.delete().where(
@@ -260,7 +285,22 @@ async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_u
     )
     if starts:
         await conn.execute(fs.insert(), starts)
+    await _FUNNEL_DAYS.execute(conn, days)
     await _retention(conn, [r for r in rows if r["step"] == funnel_math.LAST_STEP])
+
+
+_GAPS = ("g2", "g3", "g4", "g5")
+_FUNNEL_DAY_FIELDS = ("reach", "t1", *_GAPS, *_UNIT_DIMENSIONS)
+
+
+def _funnel_days_upsert(dialect: str) -> Any:
+    stmt = upsert(dialect, tables.funnel_days)
+    return stmt.on_conflict_do_update(
+        index_elements=["unit", "day"], set_={f: stmt.excluded[f] for f in _FUNNEL_DAY_FIELDS}
+    )
+
+
+_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("unit", "day", *_FUNNEL_DAY_FIELDS))
 
 
 async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData(
@@ -178,6 +179,37 @@ funnel_starts = Table(
     Column("referral_channel", String(16)),
     Index("ix_funnel_starts_t1", "t1"),
     Index("ix_funnel_starts_unit", "unit"),
+)
+
+# Each unit's chosen chain of each ART day (furthest reach, then earliest start, among its
+# starts of that day), as t1 and the gaps between steps, with its first touch: a whole-day
+# funnel reads one row per unit (no grouping), and the dashboard reads counts by reach and
+# the median gaps through the (day, ...) indexes alone.
+funnel_days = Table(
+    "funnel_days",
+    metadata,
+    Column("unit", String(ID), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("reach", SmallInteger, nullable=False),
+    Column("t1", BigInteger, nullable=False),
+    Column("g2", BigInteger),
+    Column("g3", BigInteger),
+    Column("g4", BigInteger),
+    Column("g5", BigInteger),
+    Column("province", String(4)),
+    Column("device_type", String(16)),
+    Column("referral_channel", String(16)),
+    Index("ix_funnel_days_day_channel_reach", "day", "referral_channel", "reach"),
+    *(
+        Index(
+            f"ix_funnel_days_day_g{k}",
+            "day",
+            f"g{k}",
+            sqlite_where=text(f"g{k} IS NOT NULL"),
+            postgresql_where=text(f"g{k} IS NOT NULL"),
+        )
+        for k in range(2, 6)
+    ),
 )
 
 # First touch of every unit (a user_id or a session_id): its earliest session's dimensions.

@@ -1,9 +1,10 @@
-"""Funnel starts carry their unit's first-touch dimensions; a trigger keeps them current.
+"""Funnel rollups carry their unit's first touch; `funnel_days` keeps each unit's day.
 
-A funnel report then reads `funnel_starts` alone instead of joining every unit of its range to
-`units` (on SQLite that join was two thirds of a day's funnel). The writer fills the three
-columns when it stores a start; when a unit's first touch moves (a late, earlier session), the
-`units_first_touch` trigger rewrites the unit's starts in the same statement, on both databases.
+A funnel report then reads `funnel_starts` (any range) or `funnel_days` (whole ART days) alone
+instead of joining every unit of its range to `units` (on SQLite that join was two thirds of a
+day's funnel). The writer fills the three columns when it stores a start or a day; when a
+unit's first touch moves (a late, earlier session), the `units_first_touch` trigger rewrites
+the unit's rows of both tables in the same statement, on both databases.
 
 Revision ID: 0005
 Revises: 0004
@@ -23,6 +24,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _DIMENSIONS = ("province", "device_type", "referral_channel")
+_ART_OFFSET_US = 3 * 3_600_000_000
+_DAY_US = 24 * 3_600_000_000
 _SET = ", ".join(f"{d} = NEW.{d}" for d in _DIMENSIONS)
 
 _POSTGRESQL = (
@@ -30,6 +33,7 @@ _POSTGRESQL = (
     CREATE FUNCTION funnel_starts_follow_units() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         UPDATE funnel_starts SET {_SET} WHERE unit = NEW.unit;
+        UPDATE funnel_days SET {_SET} WHERE unit = NEW.unit;
         RETURN NULL;
     END
     $$
@@ -46,6 +50,7 @@ _SQLITE = (
     WHEN {" OR ".join(f"OLD.{d} IS NOT NEW.{d}" for d in _DIMENSIONS)}
     BEGIN
         UPDATE funnel_starts SET {_SET} WHERE unit = NEW.unit;
+        UPDATE funnel_days SET {_SET} WHERE unit = NEW.unit;
     END
     """,
 )
@@ -61,6 +66,46 @@ def upgrade() -> None:
         for d in _DIMENSIONS
     )
     op.execute(f"UPDATE funnel_starts SET {copied}")
+    op.create_table(
+        "funnel_days",
+        sa.Column("unit", sa.String(length=128), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("reach", sa.SmallInteger(), nullable=False),
+        sa.Column("t1", sa.BigInteger(), nullable=False),
+        sa.Column("g2", sa.BigInteger(), nullable=True),
+        sa.Column("g3", sa.BigInteger(), nullable=True),
+        sa.Column("g4", sa.BigInteger(), nullable=True),
+        sa.Column("g5", sa.BigInteger(), nullable=True),
+        sa.Column("province", sa.String(length=4), nullable=True),
+        sa.Column("device_type", sa.String(length=16), nullable=True),
+        sa.Column("referral_channel", sa.String(length=16), nullable=True),
+        sa.PrimaryKeyConstraint("unit", "day", name=op.f("pk_funnel_days")),
+    )
+    with op.batch_alter_table("funnel_days", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_funnel_days_day_channel_reach", ["day", "referral_channel", "reach"], unique=False
+        )
+        for k in range(2, 6):
+            present = sa.text(f"g{k} IS NOT NULL")
+            batch_op.create_index(
+                f"ix_funnel_days_day_g{k}",
+                ["day", f"g{k}"],
+                unique=False,
+                sqlite_where=present,
+                postgresql_where=present,
+            )
+    # Each unit's best start of each ART day (ART is UTC-3: a day starts at 03:00 UTC).
+    op.execute(
+        f"""
+        INSERT INTO funnel_days (unit, day, reach, t1, g2, g3, g4, g5, {", ".join(_DIMENSIONS)})
+        SELECT unit, day, reach, t1, t2 - t1, t3 - t2, t4 - t3, t5 - t4, {", ".join(_DIMENSIONS)}
+        FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY unit, day ORDER BY reach DESC, t1) AS r
+            FROM (SELECT *, (t1 - {_ART_OFFSET_US}) / {_DAY_US} AS day FROM funnel_starts) AS s
+        ) AS ranked
+        WHERE r = 1
+        """
+    )
     postgresql = op.get_bind().dialect.name == "postgresql"
     for statement in _POSTGRESQL if postgresql else _SQLITE:
         op.execute(statement)
@@ -72,6 +117,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS funnel_starts_follow_units()")
     else:
         op.execute("DROP TRIGGER IF EXISTS units_first_touch")
+    op.drop_table("funnel_days")
     with op.batch_alter_table("funnel_starts", schema=None) as batch_op:
         batch_op.drop_column("referral_channel")
         batch_op.drop_column("device_type")
