@@ -116,3 +116,75 @@ async def test_funnel_rollups_copy_and_follow_their_units_first_touch(database_u
 def dims(table: Any) -> list[Any]:
     """The first-touch columns of a funnel rollup."""
     return [table.c.province, table.c.device_type, table.c.referral_channel]
+
+
+async def test_session_days_are_built_and_kept_by_the_triggers(database_url: str) -> None:
+    """Migration 0006 counts the existing sessions by ART day and dimensions; the triggers then
+    follow every insert and update (a later last event, an earlier start, filled-in dimensions).
+    """
+    engine = create_engine(database_url)
+    s, sd = tables.sessions, tables.session_days
+    day = 20_000
+    at = day * 86_400_000_000 + 3 * 3_600_000_000  # 00:00 ART of that day
+
+    def session(sid: str, start: int, last: int, **dimensions: str | None) -> dict[str, Any]:
+        found: dict[str, Any] = {"device_type": None, "province": None, "city": None}
+        found["referral_channel"] = None
+        return found | {
+            "session_id": sid,
+            "explicit": False,
+            "started_at": start,
+            "last_seen_at": last,
+            "event_count": 1,
+            **dimensions,
+        }
+
+    async def stored() -> dict[tuple[Any, ...], tuple[int, int]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(sd).where(sd.c.sessions != 0))
+            return {tuple(row[:5]): (row[5], row[6]) for row in rows}
+
+    try:
+        await migrate.upgrade(engine, "0005")
+        async with engine.begin() as conn:
+            await conn.execute(
+                s.insert(),
+                [
+                    session("a", at + 10, at + 70, device_type="mobile", province="AR-C"),
+                    session("b", at + 20, at + 25, device_type="mobile", province="AR-C"),
+                    session("c", at - 5, at + 5),
+                ],
+            )
+        await migrate.upgrade(engine)
+        mobile = (day, "mobile", "", "AR-C", "")
+        assert await stored() == {mobile: (2, 65), (day - 1, "", "", "", ""): (1, 10)}
+        async with engine.begin() as conn:
+            await conn.execute(s.insert(), [session("d", at + 1, at + 2)])
+            # A later event lengthens a; a late event moves c's start; a start fills in d.
+            await conn.execute(s.update().where(s.c.session_id == "a").values(last_seen_at=at + 90))
+            await conn.execute(s.update().where(s.c.session_id == "c").values(started_at=at - 7))
+            await conn.execute(
+                s.update()
+                .where(s.c.session_id == "d")
+                .values(device_type="desktop", referral_channel="whatsapp", city="Rosario")
+            )
+        assert await stored() == {
+            mobile: (2, 85),
+            (day - 1, "", "", "", ""): (1, 12),
+            (day, "desktop", "whatsapp", "", "Rosario"): (1, 1),
+        }
+        async with engine.begin() as conn:
+            # Several sessions in one statement (the writer's upserts): late events of the day
+            # before move both mobile sessions' starts a day earlier.
+            await conn.execute(
+                s.update()
+                .where(s.c.session_id.in_(["a", "b"]))
+                .values(started_at=s.c.started_at - 86_400_000_000)
+            )
+        assert await stored() == {
+            (day - 1, "mobile", "", "AR-C", ""): (2, 85 + 2 * 86_400_000_000),
+            (day - 1, "", "", "", ""): (1, 12),
+            (day, "desktop", "whatsapp", "", "Rosario"): (1, 1),
+        }
+    finally:
+        await engine.dispose()

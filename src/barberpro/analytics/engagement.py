@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import hourly
 from barberpro.analytics.range import Range
+from barberpro.analytics.timebuckets import ART_OFFSET_US, DAY_US
 from barberpro.db import tables
 
 UNKNOWN = "unknown"
@@ -89,18 +90,39 @@ class SessionMix:
 
 
 async def session_mix(conn: AsyncConnection, span: Range) -> SessionMix:
-    """Return the sessions started in ``span`` by device, channel, province and city."""
-    s = tables.sessions
-    keys = [s.c[name] for name in MixGroup._fields[:4]]
-    query = (
-        select(*keys, func.count(), func.sum(s.c.last_seen_at - s.c.started_at))
-        .where(s.c.started_at >= span.start_us, s.c.started_at < span.end_us)
-        .group_by(*keys)
+    """Return the sessions started in ``span`` by device, channel, province and city.
+
+    Whole ART days come from the ``session_days`` rollup ('' there stands for none), the rest
+    of the range from the sessions themselves.
+    """
+    s, sd = tables.sessions, tables.session_days
+    names = MixGroup._fields[:4]
+    found = await hourly.sums(
+        conn,
+        span,
+        keys=len(names),
+        from_rollup=lambda lo, hi: (
+            select(
+                *(func.nullif(sd.c[name], "") for name in names),
+                func.sum(sd.c.sessions),
+                func.sum(sd.c.duration_us),
+            )
+            .where(sd.c.day >= lo, sd.c.day < hi)
+            .group_by(*(sd.c[name] for name in names))
+            .having(func.sum(sd.c.sessions) > 0)
+        ),
+        from_events=lambda a, b: (
+            select(
+                *(s.c[name] for name in names),
+                func.count(),
+                func.sum(s.c.last_seen_at - s.c.started_at),
+            )
+            .where(s.c.started_at >= a, s.c.started_at < b)
+            .group_by(*(s.c[name] for name in names))
+        ),
+        bucket=(DAY_US, ART_OFFSET_US),
     )
-    rows = await conn.execute(query)
-    return SessionMix(
-        tuple(MixGroup(d, c, p, city, n, int(t or 0)) for d, c, p, city, n, t in rows)
-    )
+    return SessionMix(tuple(MixGroup(*key, *values) for key, values in found.items()))
 
 
 async def engagement(

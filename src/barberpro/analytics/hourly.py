@@ -1,4 +1,7 @@
-"""Read hourly rollups exactly over any range: whole hours from the rollup, edges from events."""
+"""Read bucketed rollups exactly over any range: whole buckets from the rollup, edges raw.
+
+Hourly rollups by default; daily ones (ART days) pass their bucket.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.range import Range
+from barberpro.analytics.timebuckets import HOUR_US
 
 
 async def sums(
@@ -18,17 +22,19 @@ async def sums(
     keys: int,
     from_rollup: Callable[[int, int], Select[Any]],
     from_events: Callable[[int, int], Select[Any]],
+    bucket: tuple[int, int] = (HOUR_US, 0),
 ) -> dict[tuple[Any, ...], list[int]]:
     """Return ``{key columns: summed value columns}`` over ``span``.
 
-    ``from_rollup(lo_hour, hi_hour)`` and ``from_events(start_us, end_us)`` must select the
-    same columns: ``keys`` grouping columns, then the values to add up.
+    ``from_rollup(lo, hi)`` (bucket numbers, ``bucket`` = (width, offset) in microseconds, see
+    ``Range.whole``) and ``from_events(start_us, end_us)`` must select the same columns:
+    ``keys`` grouping columns, then the values to add up.
     """
     selects = []
-    lo, hi = span.full_hours()
+    lo, hi = span.whole(*bucket)
     if lo < hi:
         selects.append(from_rollup(lo, hi))
-    selects.extend(from_events(a, b) for a, b in span.edges())
+    selects.extend(from_events(a, b) for a, b in span.outside(*bucket))
     found: dict[tuple[Any, ...], list[int]] = {}
     for select in selects:
         for row in await conn.execute(select):

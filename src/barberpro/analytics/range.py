@@ -23,18 +23,29 @@ class Range:
 
     def full_hours(self) -> tuple[int, int]:
         """Return the hour numbers [lo, hi) lying wholly inside the range (lo >= hi: none)."""
-        return -(-self.start_us // HOUR_US), self.end_us // HOUR_US
+        return self.whole(HOUR_US)
 
     def edges(self) -> list[tuple[int, int]]:
         """Return the parts of the range outside its whole hours, to be read from raw events."""
-        lo, hi = self.full_hours()
+        return self.outside(HOUR_US)
+
+    def whole(self, width: int, offset: int = 0) -> tuple[int, int]:
+        """Return the numbers [lo, hi) of the buckets wholly inside the range (lo >= hi: none).
+
+        Bucket n covers [offset + n * width, offset + (n + 1) * width).
+        """
+        return -(-(self.start_us - offset) // width), (self.end_us - offset) // width
+
+    def outside(self, width: int, offset: int = 0) -> list[tuple[int, int]]:
+        """Return the parts of the range outside its whole buckets (see :meth:`whole`)."""
+        lo, hi = self.whole(width, offset)
         if lo >= hi:
             return [(self.start_us, self.end_us)]
         found = []
-        if self.start_us < lo * HOUR_US:
-            found.append((self.start_us, lo * HOUR_US))
-        if hi * HOUR_US < self.end_us:
-            found.append((hi * HOUR_US, self.end_us))
+        if self.start_us < offset + lo * width:
+            found.append((self.start_us, offset + lo * width))
+        if offset + hi * width < self.end_us:
+            found.append((offset + hi * width, self.end_us))
         return found
 
     def describe(self) -> dict[str, str]:

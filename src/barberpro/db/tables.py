@@ -181,6 +181,21 @@ funnel_starts = Table(
     Index("ix_funnel_starts_unit", "unit"),
 )
 
+# Sessions by the ART day they started on and their device, channel, province and city ('' for
+# none), with their summed length (last event - start). Kept by triggers on `sessions`
+# (migration 0006) in the statement that changes a session, so no writer can miss it.
+session_days = Table(
+    "session_days",
+    metadata,
+    Column("day", Integer, primary_key=True),
+    Column("device_type", String(16), primary_key=True),
+    Column("referral_channel", String(16), primary_key=True),
+    Column("province", String(4), primary_key=True),
+    Column("city", String(ID), primary_key=True),
+    Column("sessions", BigInteger, nullable=False),
+    Column("duration_us", BigInteger, nullable=False),
+)
+
 # Each unit's chosen chain of each ART day (furthest reach, then earliest start, among its
 # starts of that day), as t1 and the gaps between steps, with its first touch: a whole-day
 # funnel reads one row per unit (no grouping), and the dashboard reads counts by reach and
