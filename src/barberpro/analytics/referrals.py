@@ -32,15 +32,27 @@ async def referrals(
         mix = await engagement.session_mix(conn, span)
     sessions = mix.split("referral_channel")
     p, u = tables.payments, tables.units
-    revenue = {
-        channel or UNKNOWN: int(amount or 0)
-        for channel, amount in await conn.execute(
-            select(u.c.referral_channel, func.sum(p.c.approved_amount_cents))
-            .select_from(p.join(u, u.c.unit == p.c.approved_user_id))
-            .where(*approved_in(span), p.c.approved_currency == BASE_CURRENCY)
-            .group_by(u.c.referral_channel)
+    # The payer's channel looked up per payment of the range (by primary key), rather than a
+    # join the planner may answer by scanning every unit ever seen; a payer never seen in a
+    # session counts as unknown.
+    payer_channel = (
+        select(u.c.referral_channel)
+        .where(u.c.unit == p.c.approved_user_id)
+        .scalar_subquery()
+        .label("channel")
+    )
+    revenue: dict[str, int] = {}
+    for found, amount in await conn.execute(
+        select(payer_channel, func.sum(p.c.approved_amount_cents))
+        .where(
+            *approved_in(span),
+            p.c.approved_currency == BASE_CURRENCY,
+            p.c.approved_user_id.is_not(None),
         )
-    }
+        .group_by(payer_channel)
+    ):
+        key = found or UNKNOWN
+        revenue[key] = revenue.get(key, 0) + int(amount or 0)
     channels = list(CHANNELS)
     extra = sorted((set(sessions) | set(units) | set(revenue)) - set(channels))
     rows = []

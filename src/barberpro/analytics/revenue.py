@@ -21,67 +21,70 @@ def approved_in(span: Range) -> tuple[Any, ...]:
 
 
 async def revenue(conn: AsyncConnection, span: Range) -> dict[str, Any]:
-    """Return the revenue section: totals in ARS, by hour, method and installments."""
+    """Return the revenue section: totals in ARS, by hour, method and installments.
+
+    The payments first approved in the range are read once, grouped by currency, hour, method,
+    type and installments; every figure on that basis is summed from those groups.
+    """
     p = tables.payments
-    basis = approved_in(span)
-    by_currency = {
-        currency: (count, gross, commission)
-        for currency, count, gross, commission in await conn.execute(
-            select(
-                p.c.approved_currency,
-                func.count(),
-                func.sum(p.c.approved_amount_cents),
-                func.sum(p.c.approved_commission_cents),
-            )
-            .where(*basis)
-            .group_by(p.c.approved_currency)
+    hour = bucket(p.c.first_approved_at, HOUR_US)
+    keys = (
+        p.c.approved_currency,
+        hour,
+        p.c.approved_method,
+        p.c.approved_type,
+        p.c.approved_installments,
+    )
+    groups = await conn.execute(
+        select(
+            *keys,
+            func.count(),
+            func.sum(p.c.approved_amount_cents),
+            func.sum(p.c.approved_commission_cents),
         )
-    }
-    payments, gross_sum, commission = by_currency.pop(BASE_CURRENCY, (0, 0, 0))
-    gross = int(gross_sum or 0)  # PostgreSQL sums bigints as numeric
+        .where(*approved_in(span))
+        .group_by(*keys)
+    )
+    by_currency: dict[Any, list[int]] = {}
+    hourly = [{"hour": h, "gross_ars": 0.0, "payments": 0} for h in range(24)]
+    hour_cents = [0] * 24
+    by_method: dict[tuple[Any, Any], list[int]] = {}
+    approved_plans: dict[Any, int] = {}
+    for currency, at, method, kind, plan, count, amount_sum, commission_sum in groups:
+        # PostgreSQL sums bigints as numeric
+        amount, commission = int(amount_sum or 0), int(commission_sum or 0)
+        totals = by_currency.setdefault(currency, [0, 0, 0])
+        totals[0] += count
+        totals[1] += amount
+        totals[2] += commission
+        approved_plans[plan] = approved_plans.get(plan, 0) + count
+        if currency != BASE_CURRENCY:
+            continue
+        slot = art_hour_of_day(int(at))
+        hourly[slot]["payments"] = int(hourly[slot]["payments"]) + count
+        hour_cents[slot] += amount
+        method_totals = by_method.setdefault((method, kind), [0, 0])
+        method_totals[0] += count
+        method_totals[1] += amount
+    payments, gross, commission = by_currency.pop(BASE_CURRENCY, [0, 0, 0])
+    for slot, cents in enumerate(hour_cents):
+        hourly[slot]["gross_ars"] = ars(cents)
     refunds = await _milestone_sum(
         conn, span, p.c.refunded_at, p.c.refunded_cents, p.c.refunded_currency
     )
     chargebacks = await _milestone_sum(
         conn, span, p.c.charged_back_at, p.c.chargeback_cents, p.c.chargeback_currency
     )
-    ars_basis = (*basis, p.c.approved_currency == BASE_CURRENCY)
-    hourly = [{"hour": h, "gross_ars": 0.0, "payments": 0} for h in range(24)]
-    hour_cents = [0] * 24
-    for hour, count, amount in await conn.execute(
-        select(
-            bucket(p.c.first_approved_at, HOUR_US),
-            func.count(),
-            func.sum(p.c.approved_amount_cents),
-        )
-        .where(*ars_basis)
-        .group_by(bucket(p.c.first_approved_at, HOUR_US))
-    ):
-        slot = art_hour_of_day(int(hour))
-        hourly[slot]["payments"] = int(hourly[slot]["payments"]) + count
-        hour_cents[slot] += int(amount or 0)
-    for slot, cents in enumerate(hour_cents):
-        hourly[slot]["gross_ars"] = ars(cents)
-    methods = []
-    for method, kind, count, amount in await conn.execute(
-        select(
-            p.c.approved_method,
-            p.c.approved_type,
-            func.count(),
-            func.sum(p.c.approved_amount_cents),
-        )
-        .where(*ars_basis)
-        .group_by(p.c.approved_method, p.c.approved_type)
-    ):
-        methods.append(
-            {
-                "payment_method": method,
-                "payment_type": kind,
-                "payments": count,
-                "gross_ars": ars(amount),
-                "share": int(amount or 0) / gross if gross else None,
-            }
-        )
+    methods = [
+        {
+            "payment_method": method,
+            "payment_type": kind,
+            "payments": count,
+            "gross_ars": ars(amount),
+            "share": amount / gross if gross else None,
+        }
+        for (method, kind), (count, amount) in by_method.items()
+    ]
     methods.sort(key=lambda m: (-m["gross_ars"], m["payment_method"], m["payment_type"]))
     return {
         "currency": BASE_CURRENCY,
@@ -93,7 +96,7 @@ async def revenue(conn: AsyncConnection, span: Range) -> dict[str, Any]:
         "payments_approved": payments,
         "hourly_art": hourly,
         "by_method": methods,
-        "installments": await _installments(conn, span),
+        "installments": await _installments(conn, span, approved_plans),
         "other_currencies": [
             {"currency": c, "payments": n, "gross": ars(g), "commission": ars(k)}
             for c, (n, g, k) in sorted(by_currency.items(), key=lambda kv: str(kv[0]))
@@ -114,20 +117,11 @@ async def _milestone_sum(
     return int(total or 0)
 
 
-async def _installments(conn: AsyncConnection, span: Range) -> list[dict[str, Any]]:
-    """Approval by number of cuotas: approved on the gross basis, rejected by latest status."""
+async def _installments(
+    conn: AsyncConnection, span: Range, approved: dict[Any, int]
+) -> list[dict[str, Any]]:
+    """Approval by number of cuotas: ``approved`` on the gross basis, rejected by latest status."""
     p = tables.payments
-    approved = dict(
-        (
-            await conn.execute(
-                select(p.c.approved_installments, func.count())
-                .where(*approved_in(span))
-                .group_by(p.c.approved_installments)
-            )
-        )
-        .tuples()
-        .all()
-    )
     rejected = dict(
         (
             await conn.execute(
