@@ -298,6 +298,8 @@ async def load_plain(engine: AsyncEngine, stream: Iterable[Generated], *, opts: 
     lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     slots = asyncio.Semaphore(opts.submitters)
     pending: set[asyncio.Task[None]] = set()
+    failures: list[BaseException] = []
+    await _without_session_triggers(engine)
 
     async def write(items: list[Prepared]) -> None:
         try:
@@ -308,6 +310,9 @@ async def load_plain(engine: AsyncEngine, stream: Iterable[Generated], *, opts: 
                     await conn.execute(insert(tables.events), events)
                 if starts:
                     await conn.execute(insert(tables.sessions), starts)
+        except BaseException as exc:
+            failures.append(exc)
+            raise
         finally:
             slots.release()
 
@@ -317,8 +322,23 @@ async def load_plain(engine: AsyncEngine, stream: Iterable[Generated], *, opts: 
         task = asyncio.create_task(write(_prepare(chunk, None)))
         pending.add(task)
         task.add_done_callback(pending.discard)
-    await asyncio.gather(*pending)
+    await asyncio.gather(*pending, return_exceptions=True)
+    if failures:
+        raise BenchError(f"plain INSERT: {len(failures)} transactions failed: {failures[0]!r}")
     return time.perf_counter() - started
+
+
+async def _without_session_triggers(engine: AsyncEngine) -> None:
+    """Drop the rollup triggers of ``sessions`` in the baseline database: plain means plain."""
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.execute(text("ALTER TABLE sessions DISABLE TRIGGER USER"))
+            return
+        found = await conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'sessions'")
+        )
+        for (name,) in found.all():
+            await conn.execute(text(f'DROP TRIGGER "{name}"'))
 
 
 class FlatFile:

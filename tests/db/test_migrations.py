@@ -109,6 +109,13 @@ async def test_funnel_rollups_copy_and_follow_their_units_first_touch(database_u
             ("u2", day): copied,
             ("nobody", day): none,
         }
+        async with engine.begin() as conn:
+            # A unit first seen after its funnel rows (a user_id no session carried before).
+            await conn.execute(
+                units.insert().values(unit="nobody", first_at=50, first_session_id="s9", **touch)
+            )
+        found, days = await stored()
+        assert (found["e6"], days[("nobody", day)][-3:]) == (copied, copied)
     finally:
         await engine.dispose()
 

@@ -296,11 +296,11 @@ _FUNNEL_DAY_FIELDS = ("reach", "t1", *_GAPS, *_UNIT_DIMENSIONS)
 def _funnel_days_upsert(dialect: str) -> Any:
     stmt = upsert(dialect, tables.funnel_days)
     return stmt.on_conflict_do_update(
-        index_elements=["unit", "day"], set_={f: stmt.excluded[f] for f in _FUNNEL_DAY_FIELDS}
+        index_elements=["day", "unit"], set_={f: stmt.excluded[f] for f in _FUNNEL_DAY_FIELDS}
     )
 
 
-_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("unit", "day", *_FUNNEL_DAY_FIELDS))
+_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("day", "unit", *_FUNNEL_DAY_FIELDS), conflict=2)
 
 
 async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> None:
@@ -336,6 +336,7 @@ _CLIENT_WEEKS = CompiledUpsert(
         index_elements=["unit", "week"]
     ),
     ("unit", "week"),
+    conflict=2,
 )
 _CLIENT_COHORTS = CompiledUpsert(_cohorts_upsert, ("unit", "cohort_week"))
 
@@ -354,7 +355,7 @@ class _Counter:
                 set_={c: table.c[c] + stmt.excluded[c] for c in values},
             )
 
-        self.upsert = CompiledUpsert(build, (*self.keys, *values))
+        self.upsert = CompiledUpsert(build, (*self.keys, *values), conflict=len(self.keys))
 
     async def add(
         self, conn: AsyncConnection, counts: dict[tuple[Any, ...], dict[str, int]]
@@ -441,6 +442,7 @@ _PROVIDER_DAYS = CompiledUpsert(
         index_elements=["day", "province", "provider_id"]
     ),
     ("day", "province", "provider_id"),
+    conflict=3,
 )
 
 

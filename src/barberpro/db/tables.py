@@ -198,13 +198,13 @@ session_days = Table(
 
 # Each unit's chosen chain of each ART day (furthest reach, then earliest start, among its
 # starts of that day), as t1 and the gaps between steps, with its first touch: a whole-day
-# funnel reads one row per unit (no grouping), and the dashboard reads counts by reach and
-# the median gaps through the (day, ...) indexes alone.
+# funnel reads one row per unit (no grouping) from one stretch of the table, and the dashboard
+# reads counts by reach and the median gaps through the (day, ...) indexes alone.
 funnel_days = Table(
     "funnel_days",
     metadata,
-    Column("unit", String(ID), primary_key=True),
     Column("day", Integer, primary_key=True),
+    Column("unit", String(ID), primary_key=True),
     Column("reach", SmallInteger, nullable=False),
     Column("t1", BigInteger, nullable=False),
     Column("g2", BigInteger),
@@ -214,6 +214,7 @@ funnel_days = Table(
     Column("province", String(4)),
     Column("device_type", String(16)),
     Column("referral_channel", String(16)),
+    Index("ix_funnel_days_unit", "unit"),
     Index("ix_funnel_days_day_channel_reach", "day", "referral_channel", "reach"),
     *(
         Index(
@@ -225,6 +226,8 @@ funnel_days = Table(
         )
         for k in range(2, 6)
     ),
+    # SQLite stores the rows in primary-key order, so a day's rows lie together.
+    sqlite_with_rowid=False,
 )
 
 # First touch of every unit (a user_id or a session_id): its earliest session's dimensions.

@@ -3,8 +3,9 @@
 A funnel report then reads `funnel_starts` (any range) or `funnel_days` (whole ART days) alone
 instead of joining every unit of its range to `units` (on SQLite that join was two thirds of a
 day's funnel). The writer fills the three columns when it stores a start or a day; when a
-unit's first touch moves (a late, earlier session), the `units_first_touch` trigger rewrites
-the unit's rows of both tables in the same statement, on both databases.
+unit's first touch moves (a late, earlier session) or a unit is first seen after its funnel rows
+(a user_id that no session carried yet), the `units_first_touch` triggers rewrite the unit's
+rows of both tables in the same statement, on both databases.
 
 Revision ID: 0005
 Revises: 0004
@@ -43,16 +44,33 @@ _POSTGRESQL = (
     WHEN ({" OR ".join(f"OLD.{d} IS DISTINCT FROM NEW.{d}" for d in _DIMENSIONS)})
     EXECUTE FUNCTION funnel_starts_follow_units()
     """,
-)
-_SQLITE = (
+    # A unit first seen after its funnel rows (an event whose user_id no session carried yet).
     f"""
-    CREATE TRIGGER units_first_touch AFTER UPDATE ON units FOR EACH ROW
-    WHEN {" OR ".join(f"OLD.{d} IS NOT NEW.{d}" for d in _DIMENSIONS)}
+    CREATE TRIGGER units_first_touch_new AFTER INSERT ON units FOR EACH ROW
+    WHEN ({" OR ".join(f"NEW.{d} IS NOT NULL" for d in _DIMENSIONS)})
+    EXECUTE FUNCTION funnel_starts_follow_units()
+    """,
+)
+_SQLITE = tuple(
+    f"""
+    CREATE TRIGGER {name} AFTER {event} ON units FOR EACH ROW WHEN {when}
     BEGIN
         UPDATE funnel_starts SET {_SET} WHERE unit = NEW.unit;
         UPDATE funnel_days SET {_SET} WHERE unit = NEW.unit;
     END
-    """,
+    """
+    for name, event, when in (
+        (
+            "units_first_touch",
+            "UPDATE",
+            " OR ".join(f"OLD.{d} IS NOT NEW.{d}" for d in _DIMENSIONS),
+        ),
+        (
+            "units_first_touch_new",
+            "INSERT",
+            " OR ".join(f"NEW.{d} IS NOT NULL" for d in _DIMENSIONS),
+        ),
+    )
 )
 
 
@@ -68,8 +86,8 @@ def upgrade() -> None:
     op.execute(f"UPDATE funnel_starts SET {copied}")
     op.create_table(
         "funnel_days",
-        sa.Column("unit", sa.String(length=128), nullable=False),
         sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("unit", sa.String(length=128), nullable=False),
         sa.Column("reach", sa.SmallInteger(), nullable=False),
         sa.Column("t1", sa.BigInteger(), nullable=False),
         sa.Column("g2", sa.BigInteger(), nullable=True),
@@ -79,9 +97,11 @@ def upgrade() -> None:
         sa.Column("province", sa.String(length=4), nullable=True),
         sa.Column("device_type", sa.String(length=16), nullable=True),
         sa.Column("referral_channel", sa.String(length=16), nullable=True),
-        sa.PrimaryKeyConstraint("unit", "day", name=op.f("pk_funnel_days")),
+        sa.PrimaryKeyConstraint("day", "unit", name=op.f("pk_funnel_days")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("funnel_days", schema=None) as batch_op:
+        batch_op.create_index("ix_funnel_days_unit", ["unit"], unique=False)
         batch_op.create_index(
             "ix_funnel_days_day_channel_reach", ["day", "referral_channel", "reach"], unique=False
         )
@@ -113,9 +133,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS units_first_touch_new ON units")
         op.execute("DROP TRIGGER IF EXISTS units_first_touch ON units")
         op.execute("DROP FUNCTION IF EXISTS funnel_starts_follow_units()")
     else:
+        op.execute("DROP TRIGGER IF EXISTS units_first_touch_new")
         op.execute("DROP TRIGGER IF EXISTS units_first_touch")
     op.drop_table("funnel_days")
     with op.batch_alter_table("funnel_starts", schema=None) as batch_op:

@@ -44,11 +44,15 @@ def _length(row: str) -> str:
 
 
 def _grouped(*parts: str) -> str:
-    """INSERT the (key, sessions, duration) rows of ``parts``, summed by key, into the rollup."""
+    """INSERT the (key, sessions, duration) rows of ``parts``, summed by key, into the rollup.
+
+    In key order: concurrent writers (several instances) then lock the rollup's rows in the
+    same order, so two transactions touching the same days cannot deadlock.
+    """
     return (
         f"INSERT INTO session_days ({_COLUMNS}) "
         f"SELECT {_KEY}, sum(n), sum(d) FROM ({' UNION ALL '.join(parts)}) AS c "
-        f"GROUP BY {_KEY} HAVING sum(n) <> 0 OR sum(d) <> 0 {_ADD}"
+        f"GROUP BY {_KEY} HAVING sum(n) <> 0 OR sum(d) <> 0 ORDER BY {_KEY} {_ADD}"
     )
 
 
