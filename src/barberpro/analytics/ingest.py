@@ -83,6 +83,13 @@ class EventWriter:
         return answers
 
     async def _write(self, conn: AsyncConnection, items: list[Prepared]) -> list[Outcome]:
+        if conn.dialect.name == "postgresql":
+            # One event transaction at a time across every instance: they all update the same
+            # hot rollup rows (this hour's counters, today's sessions), across several
+            # statements, so without this two instances can lock them in opposite orders
+            # (deadlock) or read a first touch another one is changing. Each instance already
+            # has a single writer; this makes it one for the cluster (reads are unaffected).
+            await conn.exec_driver_sql(_PG_WRITER_LOCK)
         plan = _plan(items)
         stored_events, event_hashes = await _insert_events(conn, plan.events)
         stored_sessions, session_hashes = await _upsert_session_starts(conn, plan.sessions)
@@ -110,6 +117,10 @@ class EventWriter:
             same = known == item.row["body_hash"]
             outcomes.append(Outcome.DUPLICATE if same else Outcome.CONFLICT)
         return outcomes
+
+
+# Any constant works; it only has to be the same in every instance of the service.
+_PG_WRITER_LOCK = "SELECT pg_advisory_xact_lock(7089073055392228726)"  # b"barberev"
 
 
 def _plan(items: Iterable[Prepared]) -> _Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro.analytics import engagement, funnel, market, providers, referrals, retention, revenue
 from barberpro.analytics.range import Range
@@ -26,6 +26,7 @@ async def dashboard(
 ) -> dict[str, Any]:
     """Return the screen-sized report: funnel, sessions, revenue, regions, referrals."""
     async with engine.connect() as conn:
+        await _one_snapshot(conn)
         summary = await funnel.summary(conn, span, window_hours=settings.funnel_window_hours)
         mix = await engagement.session_mix(conn, span)
         regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
@@ -58,6 +59,7 @@ async def business_intelligence(
     """Return every section of DESIGN.md's business-intelligence report, with recommendations."""
     chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
     async with engine.connect() as conn:
+        await _one_snapshot(conn)
         paths = await funnel.unit_paths(conn, span)
         mix = await engagement.session_mix(conn, span)
         report: dict[str, Any] = {
@@ -84,3 +86,14 @@ async def business_intelligence(
         }
     report["recommendations"] = recommend(report)
     return report
+
+
+async def _one_snapshot(conn: AsyncConnection) -> None:
+    """Read every section from one snapshot of the database.
+
+    SQLite's read transaction already is one; PostgreSQL's default (READ COMMITTED) takes a new
+    one per statement, so a commit between two queries (the funnel's counts and its medians,
+    say) could mix two states.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)

@@ -75,6 +75,9 @@ _SQLITE = tuple(
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # Writers of other (running) instances wait until the copies and the triggers exist.
+        op.execute("LOCK TABLE units, funnel_starts IN SHARE ROW EXCLUSIVE MODE")
     with op.batch_alter_table("funnel_starts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("province", sa.String(length=4), nullable=True))
         batch_op.add_column(sa.Column("device_type", sa.String(length=16), nullable=True))

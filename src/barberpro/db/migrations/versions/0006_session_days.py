@@ -155,8 +155,12 @@ def upgrade() -> None:
             name=op.f("pk_session_days"),
         ),
     )
-    op.execute(_grouped(_part("sessions", "")).replace(_ADD, ""))
     postgresql = op.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # Writers of other (running) instances wait until the triggers exist: a session written
+        # between the backfill and the triggers would be in neither.
+        op.execute("LOCK TABLE sessions IN SHARE ROW EXCLUSIVE MODE")
+    op.execute(_grouped(_part("sessions", "")).replace(_ADD, ""))
     for statement in _POSTGRESQL if postgresql else _SQLITE:
         op.execute(statement)
 
