@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
 from barberpro.db import tables
-from barberpro.db.dialect import CompiledUpsert, InsertNew, in_lock_order, upsert
+from barberpro.db.dialect import CompiledUpsert, InsertNew, upsert
 from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
 
 # SQLite allows 32,766 bound parameters per statement; stay well inside it.
@@ -172,9 +172,7 @@ async def _upsert_session_starts(
     stmt = stmt.on_conflict_do_update(
         index_elements=["session_id"], set_=set_, where=table.c.explicit.is_(False)
     ).returning(table.c.session_id)
-    result = await conn.execute(
-        stmt, in_lock_order([p.row for p in starts.values()], ("session_id",))
-    )
+    result = await conn.execute(stmt, [p.row for p in starts.values()])
     stored = set(result.scalars().all())
     others = [k for k in starts if k not in stored]
     hashes = await _existing_hashes(conn, table, table.c.session_id, others) if others else {}

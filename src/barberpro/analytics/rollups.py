@@ -300,7 +300,7 @@ def _funnel_days_upsert(dialect: str) -> Any:
     )
 
 
-_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("day", "unit", *_FUNNEL_DAY_FIELDS), conflict=2)
+_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("day", "unit", *_FUNNEL_DAY_FIELDS))
 
 
 async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> None:
@@ -336,7 +336,6 @@ _CLIENT_WEEKS = CompiledUpsert(
         index_elements=["unit", "week"]
     ),
     ("unit", "week"),
-    conflict=2,
 )
 _CLIENT_COHORTS = CompiledUpsert(_cohorts_upsert, ("unit", "cohort_week"))
 
@@ -355,7 +354,7 @@ class _Counter:
                 set_={c: table.c[c] + stmt.excluded[c] for c in values},
             )
 
-        self.upsert = CompiledUpsert(build, (*self.keys, *values), conflict=len(self.keys))
+        self.upsert = CompiledUpsert(build, (*self.keys, *values))
 
     async def add(
         self, conn: AsyncConnection, counts: dict[tuple[Any, ...], dict[str, int]]
@@ -442,7 +441,6 @@ _PROVIDER_DAYS = CompiledUpsert(
         index_elements=["day", "province", "provider_id"]
     ),
     ("day", "province", "provider_id"),
-    conflict=3,
 )
 
 

@@ -57,24 +57,6 @@ def constant(text: str) -> ColumnElement[str]:
     return literal_column("'" + text.replace("'", "''") + "'")
 
 
-def in_lock_order(
-    rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
-) -> Sequence[Mapping[str, Any]]:
-    """Return ``rows`` sorted by ``keys`` (none before values), the order their rows are locked.
-
-    A statement writing several rows locks them one by one; two transactions (two instances of
-    the service) writing overlapping rows in different orders can deadlock. Every multi-row
-    write sorted by its conflict key locks in one global order instead.
-    """
-    if len(rows) < 2:
-        return rows
-    return sorted(rows, key=lambda row: tuple(_sortable(row[k]) for k in keys))
-
-
-def _sortable(value: Any) -> tuple[bool, Any]:
-    return (False, 0) if value is None else (True, value)
-
-
 class CompiledUpsert:
     """An ``INSERT ... ON CONFLICT`` compiled once per dialect, its rows handed to the driver.
 
@@ -93,13 +75,9 @@ class CompiledUpsert:
     #: Rows per SQLite statement (its limit is 32,766 bound parameters).
     SQLITE_PARAMS = 30_000
 
-    def __init__(
-        self, build: Callable[[str], Any], keys: Sequence[str], *, conflict: int = 1
-    ) -> None:
-        """``keys``: every column, those of the conflict target first (``conflict`` of them)."""
+    def __init__(self, build: Callable[[str], Any], keys: Sequence[str]) -> None:
         self._build = build
         self._keys = tuple(keys)
-        self._conflict = self._keys[:conflict]
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._multi: dict[int, str] = {}
         self._unnest: dict[tuple[str, int], str] = {}
@@ -151,14 +129,12 @@ class CompiledUpsert:
             columns = ", ".join(names)
             text = f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays}){conflict}"
             self._unnest[(dialect.name, first_parameter)] = text
-        rows = in_lock_order(rows, self._conflict)
         return text, tuple([row[name] for row in rows] for name in names)
 
     async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write ``rows`` (mappings holding every key): one round trip, or one statement."""
         if not rows:
             return
-        rows = in_lock_order(rows, self._conflict)
         sql, names = self._sql(conn.dialect)
         if conn.dialect.name != "sqlite":
             await conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
@@ -228,7 +204,6 @@ class InsertNew:
         """Insert ``rows`` (each holding every column); return the keys inserted now."""
         if not rows:
             return set()
-        rows = in_lock_order(rows, (self._key,))
         if conn.dialect.name == "postgresql":
             columns = tuple([row[name] for row in rows] for name in self._columns)
             result = await conn.exec_driver_sql(self._postgres_sql(conn.dialect), columns)

@@ -46,8 +46,9 @@ def _length(row: str) -> str:
 def _grouped(*parts: str) -> str:
     """INSERT the (key, sessions, duration) rows of ``parts``, summed by key, into the rollup.
 
-    In key order: concurrent writers (several instances) then lock the rollup's rows in the
-    same order, so two transactions touching the same days cannot deadlock.
+    In key order, so that two statements of concurrent transactions lock the rollup's rows in
+    the same order. (Across the statements of one transaction that is not enough: the event
+    writer takes a cluster-wide advisory lock on PostgreSQL for that.)
     """
     return (
         f"INSERT INTO session_days ({_COLUMNS}) "
