@@ -73,7 +73,7 @@ async def test_compiled_upsert_adds_up_across_statements(
 ) -> None:
     """Rows split over several SQLite statements, then conflicting ones, add up exactly."""
     monkeypatch.setattr(CompiledUpsert, "SQLITE_PARAMS", 4)  # two rows per statement
-    add = CompiledUpsert(_add_counts, ("key", "count"))
+    add = CompiledUpsert(_add_counts, ("key", "count"), conflict=("key",))
     async with engine.begin() as conn:
         await add.execute(conn, [{"key": f"c{i}", "count": i} for i in range(5)])
         await add.execute(conn, [{"key": f"c{i}", "count": 10} for i in range(2, 7)])
@@ -89,19 +89,19 @@ async def test_compiled_upsert_adds_up_across_statements(
 async def test_compiled_upsert_as_unnest_adds_up_the_same(postgres_url: str) -> None:
     """PostgreSQL: the unnest form, inside a larger statement, adds up as executemany does."""
     engine = create_engine(postgres_url)
-    add = CompiledUpsert(_add_counts, ("key", "count"))
+    add = CompiledUpsert(_add_counts, ("key", "count"), conflict=("key",))
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_META.create_all)
             await add.execute(conn, [{"key": "a", "count": 1}, {"key": "b", "count": 2}])
-            sql, arrays = add.unnest(
+            sql, rows = add.set_based(
                 conn.dialect,
                 [{"key": "b", "count": 5}, {"key": "c", "count": 7}],
-                first_parameter=2,
+                parameter=2,
             )
             await conn.exec_driver_sql(
                 f"WITH one_ AS (SELECT $1::int AS n), add_ AS ({sql}) SELECT n FROM one_",
-                (1, *arrays),
+                (1, rows),
             )
         async with engine.connect() as conn:
             rows = await conn.execute(select(_COUNTS.c.key, _COUNTS.c.count))

@@ -225,6 +225,7 @@ def _session_spans(dialect: str) -> Any:
 _SESSION_SPANS = CompiledUpsert(
     _session_spans,
     ("session_id", "explicit", "user_id", "started_at", "last_seen_at", "event_count"),
+    conflict=("session_id",),
 )
 
 

@@ -162,7 +162,7 @@ def _units_upsert(dialect: str) -> Any:
     )
 
 
-_UNITS = CompiledUpsert(_units_upsert, ("unit", *_UNIT_FIELDS))
+_UNITS = CompiledUpsert(_units_upsert, ("unit", *_UNIT_FIELDS), conflict=("unit",))
 
 # PostgreSQL: the same choice made in one statement (one round trip instead of a read and a
 # write): each touched session is a candidate for its session id and its user id, the earliest
@@ -300,7 +300,9 @@ def _funnel_days_upsert(dialect: str) -> Any:
     )
 
 
-_FUNNEL_DAYS = CompiledUpsert(_funnel_days_upsert, ("day", "unit", *_FUNNEL_DAY_FIELDS))
+_FUNNEL_DAYS = CompiledUpsert(
+    _funnel_days_upsert, ("day", "unit", *_FUNNEL_DAY_FIELDS), conflict=("day", "unit")
+)
 
 
 async def _retention(conn: AsyncConnection, payments: list[dict[str, Any]]) -> None:
@@ -336,8 +338,9 @@ _CLIENT_WEEKS = CompiledUpsert(
         index_elements=["unit", "week"]
     ),
     ("unit", "week"),
+    conflict=("unit", "week"),
 )
-_CLIENT_COHORTS = CompiledUpsert(_cohorts_upsert, ("unit", "cohort_week"))
+_CLIENT_COHORTS = CompiledUpsert(_cohorts_upsert, ("unit", "cohort_week"), conflict=("unit",))
 
 
 class _Counter:
@@ -354,7 +357,7 @@ class _Counter:
                 set_={c: table.c[c] + stmt.excluded[c] for c in values},
             )
 
-        self.upsert = CompiledUpsert(build, (*self.keys, *values))
+        self.upsert = CompiledUpsert(build, (*self.keys, *values), conflict=self.keys)
 
     async def add(
         self, conn: AsyncConnection, counts: dict[tuple[Any, ...], dict[str, int]]
@@ -389,9 +392,9 @@ async def _units_and_actions(
     do exactly what the two statements did, and the event loop pays for one round trip (a
     wake-up and SQLAlchemy's layers) instead of two.
     """
-    actions, arrays = _ACTIONS.upsert.unnest(conn.dialect, _ACTIONS.rows(counts), first_parameter=2)
+    actions, rows = _ACTIONS.upsert.set_based(conn.dialect, _ACTIONS.rows(counts), parameter=2)
     sql = f"WITH units_ AS ({_PG_UNITS}), actions_ AS ({actions}) SELECT 1"
-    await conn.exec_driver_sql(sql, (session_ids, *arrays))
+    await conn.exec_driver_sql(sql, (session_ids, rows))
 
 
 async def _activity(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -441,6 +444,7 @@ _PROVIDER_DAYS = CompiledUpsert(
         index_elements=["day", "province", "provider_id"]
     ),
     ("day", "province", "provider_id"),
+    conflict=("day", "province", "provider_id"),
 )
 
 
@@ -544,4 +548,5 @@ _PAYMENTS = CompiledUpsert(
         *_STATE_FIELDS,
         *(f for time_field, fields in _MILESTONES.values() for f in (time_field, *fields)),
     ),
+    conflict=("payment_id",),
 )

@@ -166,7 +166,8 @@ def prepare(
     return Prepared(kind="event", key=event_id, row=row)
 
 
-_EVENT_COLUMNS = tuple(column.name for column in tables.events.columns)
+# Plain str keys: the writer serialises rows with orjson, which takes no str subclass as a key.
+_EVENT_COLUMNS = tuple(str(column.name) for column in tables.events.columns)
 
 
 def _session_row(body: schemas.SessionStart, *, at: int, digest: str) -> Prepared:
