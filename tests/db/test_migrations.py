@@ -195,3 +195,76 @@ async def test_session_days_are_built_and_kept_by_the_triggers(database_url: str
         }
     finally:
         await engine.dispose()
+
+
+async def test_payments_carry_and_follow_their_payers_channel(database_url: str) -> None:
+    """Migration 0007 copies each payer's first-touch channel onto its payments; the triggers
+    then follow a payment getting (or changing) its payer, a payer's first touch moving, and a
+    payer first seen after paying.
+    """
+    engine = create_engine(database_url)
+    p, units = tables.payments, tables.units
+
+    def payment(pid: str, user: str | None) -> dict[str, Any]:
+        return {
+            "payment_id": pid,
+            "status": "approved",
+            "status_at": 1,
+            "event_id": f"e-{pid}",
+            "amount_cents": 100,
+            "currency": "ARS",
+            "approved_user_id": user,
+        }
+
+    def unit(name: str, channel: str | None) -> dict[str, Any]:
+        return {"unit": name, "first_at": 10, "first_session_id": f"s-{name}"} | {
+            "referral_channel": channel
+        }
+
+    async def stored() -> dict[str, str | None]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(p.c.payment_id, p.c.payer_channel))
+            return dict(rows.tuples().all())
+
+    try:
+        await migrate.upgrade(engine, "0006")
+        async with engine.begin() as conn:
+            await conn.execute(units.insert(), [unit("u1", "whatsapp"), unit("u2", None)])
+            await conn.execute(
+                p.insert(), [payment("p1", "u1"), payment("p2", "u2"), payment("p3", None)]
+            )
+        await migrate.upgrade(engine)
+        assert await stored() == {"p1": "whatsapp", "p2": None, "p3": None}
+        async with engine.begin() as conn:
+            await conn.execute(p.insert(), [payment("p4", "u1"), payment("p5", "u9")])
+            # p3 gets its payer; u2's first touch moves to a session that came from Instagram.
+            await conn.execute(
+                p.update().where(p.c.payment_id == "p3").values(approved_user_id="u1")
+            )
+            await conn.execute(
+                units.update().where(units.c.unit == "u2").values(referral_channel="instagram")
+            )
+        assert await stored() == {
+            "p1": "whatsapp",
+            "p2": "instagram",
+            "p3": "whatsapp",
+            "p4": "whatsapp",
+            "p5": None,
+        }
+        async with engine.begin() as conn:
+            # A payer first seen after paying; another payment's payer changes to nobody known.
+            await conn.execute(units.insert(), [unit("u9", "google")])
+            await conn.execute(
+                p.update().where(p.c.payment_id == "p1").values(approved_user_id="u8")
+            )
+            # An update that leaves the payer as it was keeps the channel.
+            await conn.execute(p.update().where(p.c.payment_id == "p4").values(status="refunded"))
+        assert await stored() == {
+            "p1": None,
+            "p2": "instagram",
+            "p3": "whatsapp",
+            "p4": "whatsapp",
+            "p5": "google",
+        }
+    finally:
+        await engine.dispose()

@@ -31,25 +31,18 @@ async def referrals(
     if mix is None:
         mix = await engagement.session_mix(conn, span)
     sessions = mix.split("referral_channel")
-    p, u = tables.payments, tables.units
-    # The payer's channel looked up per payment of the range (by primary key), rather than a
-    # join the planner may answer by scanning every unit ever seen; a payer never seen in a
-    # session counts as unknown.
-    payer_channel = (
-        select(u.c.referral_channel)
-        .where(u.c.unit == p.c.approved_user_id)
-        .scalar_subquery()
-        .label("channel")
-    )
+    p = tables.payments
+    # Each payment holds its payer's first-touch channel (kept by triggers, migration 0007);
+    # a payer never seen in a session has none and counts as unknown.
     revenue: dict[str, int] = {}
     for found, amount in await conn.execute(
-        select(payer_channel, func.sum(p.c.approved_amount_cents))
+        select(p.c.payer_channel, func.sum(p.c.approved_amount_cents))
         .where(
             *approved_in(span),
             p.c.approved_currency == BASE_CURRENCY,
             p.c.approved_user_id.is_not(None),
         )
-        .group_by(payer_channel)
+        .group_by(p.c.payer_channel)
     ):
         key = found or UNKNOWN
         revenue[key] = revenue.get(key, 0) + int(amount or 0)

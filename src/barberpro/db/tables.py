@@ -130,6 +130,10 @@ payments = Table(
     Column("approved_installments", SmallInteger),
     Column("approved_provider_id", String(ID)),
     Column("approved_user_id", String(ID)),
+    # The referral channel of the payer's first touch (``units``), kept by triggers (migration
+    # 0007): when the payment gets its payer and when the payer's first touch changes. NULL
+    # when the payer was never seen in a session.
+    Column("payer_channel", String(16)),
     # First refund and first chargeback: counted at the time of that event, by its amount.
     Column("refunded_at", BigInteger),
     Column("refunded_cents", BigInteger),
@@ -141,6 +145,12 @@ payments = Table(
     Index("ix_payments_status_at", "status_at"),
     Index("ix_payments_refunded_at", "refunded_at"),
     Index("ix_payments_charged_back_at", "charged_back_at"),
+    Index(
+        "ix_payments_approved_user_id",
+        "approved_user_id",
+        sqlite_where=text("approved_user_id IS NOT NULL"),
+        postgresql_where=text("approved_user_id IS NOT NULL"),
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------
