@@ -13,7 +13,7 @@ For each backend (SQLite file, fresh PostgreSQL database):
    default range: how full it is depends on the hour of the run), yesterday (the last full ART
    day, which stands for a busy "today" at the end of the day) and the last 7 days, the same
    over HTTP (httpx.ASGITransport, to show the HTTP overhead), an ad-hoc funnel with a province
-   breakdown over the 7 full days before today (``funnel.unit_paths`` + ``funnel.report``) and
+   breakdown over the 7 full days before today (``funnel.tallied``) and
    the revenue section over those days.
    ``--warmup`` calls, then ``--calls`` measured calls each; p50 and p95.
 
@@ -525,10 +525,13 @@ async def time_reports(
 
     async def adhoc() -> dict[str, Any]:
         async with engine.connect() as conn:
-            paths = await funnel.unit_paths(conn, span.full_week)
-        return funnel.report(
-            paths, window_hours=settings.funnel_window_hours, breakdowns=("province",)
-        )
+            tallied = await funnel.tallied(
+                conn,
+                span.full_week,
+                window_hours=settings.funnel_window_hours,
+                breakdowns=("province",),
+            )
+        return tallied.section
 
     async def revenue_week() -> dict[str, Any]:
         async with engine.connect() as conn:
@@ -587,29 +590,28 @@ async def time_sections(app: Any, backend: str, span: Ranges, opts: Options) -> 
 
         return call
 
-    def steps(
-        paths: list[funnel.UnitPath], chosen: tuple[str, ...]
-    ) -> Callable[[], Awaitable[Any]]:
-        async def call() -> Any:
-            return funnel.report(paths, window_hours=knobs.funnel_window_hours, breakdowns=chosen)
+    def tally(rng: Range, chosen: tuple[str, ...]) -> Section:
+        async def section(conn: AsyncConnection) -> Any:
+            return await funnel.tallied(
+                conn, rng, window_hours=knobs.funnel_window_hours, breakdowns=chosen
+            )
 
-        return call
+        return section
 
     for label, rng in (
         ("today", span.today),
         ("yesterday", span.yesterday),
         ("last 7 days", span.week),
     ):
-        paths: list[funnel.UnitPath] = []
+        by_channel: dict[str, tuple[int, int]] = {}
         try:
-            paths = await on_conn(_unit_paths(rng))()
+            by_channel = (await on_conn(tally(rng, ()))()).by_channel
         except Exception as exc:
-            print(f"  {backend}: unit_paths failed: {exc!r}"[:300], flush=True)
+            print(f"  {backend}: the funnel failed: {exc!r}"[:300], flush=True)
         cases = [
-            (f"funnel.unit_paths ({len(paths):,} units)", on_conn(_unit_paths(rng))),
-            ("funnel.report, no breakdown (Python)", steps(paths, ())),
-            ("funnel.report, 3 breakdowns (Python)", steps(paths, tuple(funnel.BREAKDOWNS))),
-            *((name, on_conn(section)) for name, section in _sections(rng, paths, knobs)),
+            ("funnel.tallied, no breakdown", on_conn(tally(rng, ()))),
+            ("funnel.tallied, 3 breakdowns", on_conn(tally(rng, tuple(funnel.BREAKDOWNS)))),
+            *((name, on_conn(section)) for name, section in _sections(rng, by_channel, knobs)),
         ]
         for name, call in cases:
             found.append(
@@ -623,15 +625,8 @@ async def time_sections(app: Any, backend: str, span: Ranges, opts: Options) -> 
 Section = Callable[[AsyncConnection], Awaitable[Any]]
 
 
-def _unit_paths(rng: Range) -> Section:
-    async def section(conn: AsyncConnection) -> Any:
-        return await funnel.unit_paths(conn, rng)
-
-    return section
-
-
 def _sections(
-    rng: Range, paths: list[funnel.UnitPath], knobs: reports.ReportSettings
+    rng: Range, by_channel: dict[str, tuple[int, int]], knobs: reports.ReportSettings
 ) -> list[tuple[str, Section]]:
     """The reports' other sections over ``rng``, each a call on a connection."""
 
@@ -641,7 +636,7 @@ def _sections(
         )
 
     async def referrals_section(conn: AsyncConnection) -> Any:
-        return await referrals.referrals(conn, rng, funnel.units_by_channel(paths))
+        return await referrals.referrals(conn, rng, by_channel)
 
     async def revenue_section(conn: AsyncConnection) -> Any:
         return await revenue.revenue(conn, rng)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.funnel_math import LAST_STEP, STEP_NAMES
@@ -30,22 +30,6 @@ _GAPS = ("g2", "g3", "g4", "g5")
 _REACH_WEIGHT = 10**16
 
 
-@dataclass(frozen=True, slots=True)
-class UnitPath:
-    """A unit's furthest chain in the range, with its first touch."""
-
-    unit: str
-    times: tuple[int, ...]
-    province: str
-    device: str
-    referral_channel: str
-
-    @property
-    def reach(self) -> int:
-        """The furthest step reached."""
-        return len(self.times)
-
-
 def whole_days(span: Range) -> tuple[int, int] | None:
     """Return the ART day numbers (first, last) that ``span`` covers exactly, else None."""
     if (span.start_us - ART_OFFSET_US) % DAY_US or (span.end_us - ART_OFFSET_US) % DAY_US:
@@ -53,77 +37,122 @@ def whole_days(span: Range) -> tuple[int, int] | None:
     return art_day(span.start_us), art_day(span.end_us) - 1
 
 
-async def unit_paths(conn: AsyncConnection, span: Range) -> list[UnitPath]:
-    """Return each unit's chosen chain: furthest reach, then earliest start, in ``span``.
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The funnel section, and its units by referral channel (for the referrals section)."""
 
-    Whole ART days read ``funnel_days`` (one row per unit and day, the day's chosen chain);
-    any other range reads ``funnel_starts``. The first-touch columns are the unit's, the same
-    on each of its rows. Two rows of a unit with the same reach and t1 hold the same greedy
-    chain, so which of them wins changes no figure.
+    section: dict[str, Any]
+    by_channel: dict[str, tuple[int, int]]
+
+
+async def tallied(
+    conn: AsyncConnection,
+    span: Range,
+    *,
+    window_hours: float,
+    breakdowns: Sequence[str] = tuple(BREAKDOWNS),
+) -> Summary:
+    """Return the funnel section with ``breakdowns``, and its units by referral channel.
+
+    The database picks each unit's chosen chain (furthest reach, then earliest start) from
+    ``funnel_days`` for whole ART days, else from ``funnel_starts``; two rows of a unit with
+    the same reach and t1 hold the same greedy chain, so which of them wins changes no figure.
+    PostgreSQL tallies the chains itself, by ``GROUPING SETS`` (one per breakdown and one
+    overall), each step's median an exact ``percentile_cont(0.5)``: the mean of the two middle
+    gaps when their count is even, as :func:`statistics.median`. SQLite has no ordered-set
+    aggregate: only each chain's reach, gaps and first touch leave it, and Python tallies them.
     """
+    best = _chosen(conn.dialect.name, span)
+    columns = {name: best.c[BREAKDOWNS[name]] for name in BREAKDOWNS}
+    # Referral channels are always tallied: the referrals section counts units by them.
+    grouped = list(dict.fromkeys([*breakdowns, "referral_channel"]))
+    groups: dict[str, dict[str, _Tally]] = {name: {} for name in grouped}
+    overall = _Tally()
+    if conn.dialect.name == "postgresql":
+        dims = [columns[name] for name in grouped]
+        query = select(
+            func.grouping(*dims),
+            *dims,
+            *(func.count().filter(best.c.reach == k) for k in range(1, LAST_STEP + 1)),
+            *(func.percentile_cont(0.5).within_group(best.c[g]) for g in _GAPS),
+        ).group_by(func.grouping_sets(*dims, tuple_()))
+        everything = (1 << len(dims)) - 1  # the bits of GROUPING: 1 for a column not grouped
+        for row in await conn.execute(query):
+            mask, values = row[0], row[1 : 1 + len(dims)]
+            counts = row[1 + len(dims) : 1 + len(dims) + LAST_STEP]
+            medians = row[1 + len(dims) + LAST_STEP :]
+            if mask == everything:
+                tally = overall
+            else:
+                index = next(i for i in range(len(dims)) if not mask >> (len(dims) - 1 - i) & 1)
+                value = values[index] or UNKNOWN
+                tally = groups[grouped[index]].setdefault(value, _Tally())
+            tally.at_reach[1:] = counts
+            tally.medians = [None, None, *medians]
+    else:
+        query = select(
+            best.c.reach, *(best.c[g] for g in _GAPS), *(columns[name] for name in grouped)
+        )
+        tallies = [groups[name] for name in grouped]
+        for row in await conn.execute(query):
+            reach, gaps, values = row[0], row[1 : 1 + len(_GAPS)], row[1 + len(_GAPS) :]
+            overall.add_gaps(reach, gaps)
+            for by_value, value in zip(tallies, values, strict=True):
+                key = value or UNKNOWN
+                found = by_value.get(key)
+                if found is None:
+                    found = by_value[key] = _Tally()
+                found.add_gaps(reach, gaps)
+    split: dict[str, list[dict[str, Any]]] = {}
+    for name in breakdowns:
+        largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
+        split[name] = [
+            {"value": value, "units": tally.units, "steps": tally.steps()}
+            for value, tally in largest_first
+        ]
+    section = {
+        "window_hours": window_hours,
+        "units": overall.units,
+        "steps": overall.steps(),
+        "breakdowns": split,
+    }
+    by_channel = {
+        channel: (tally.units, tally.at_reach[LAST_STEP])
+        for channel, tally in groups["referral_channel"].items()
+    }
+    return Summary(section, by_channel)
+
+
+def _chosen(dialect_name: str, span: Range) -> Any:
+    """Return each unit's chosen chain in ``span`` as a subquery: reach, gaps, first touch."""
     days = whole_days(span)
     if days is None:
         fs = tables.funnel_starts
+        gaps = [
+            (fs.c[f"t{k}"] - fs.c[f"t{k - 1}"]).label(gap)
+            for k, gap in zip(range(2, LAST_STEP + 1), _GAPS, strict=True)
+        ]
         query = dialect.first_per_group(
-            conn.dialect.name,
-            select(
-                fs.c.unit,
-                fs.c.reach,
-                fs.c.t1,
-                fs.c.t2,
-                fs.c.t3,
-                fs.c.t4,
-                fs.c.t5,
-                *(fs.c[d] for d in _DIMENSIONS),
-            ).where(fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us),
+            dialect_name,
+            select(fs.c.reach, *gaps, *(fs.c[d] for d in _DIMENSIONS)).where(
+                fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us
+            ),
             group=fs.c.unit,
             rank=(fs.c.reach.desc(), fs.c.t1),
             best=fs.c.reach * _REACH_WEIGHT - fs.c.t1,
         )
-        return [
-            UnitPath(row[0], tuple(row[2 : 2 + row[1]]), *(v or UNKNOWN for v in row[7:10]))
-            for row in await conn.execute(query)
-        ]
+        return query.subquery("chosen")
     fd = tables.funnel_days
-    columns = (fd.c.unit, fd.c.reach, fd.c.t1, *(fd.c[g] for g in _GAPS))
-    picked = select(*columns, *(fd.c[d] for d in _DIMENSIONS))
-    if days[0] == days[1]:
-        query = picked.where(fd.c.day == days[0])
-    else:
-        query = dialect.first_per_group(
-            conn.dialect.name,
-            picked.where(fd.c.day.between(*days)),
-            group=fd.c.unit,
-            rank=(fd.c.reach.desc(), fd.c.t1),
-            best=fd.c.reach * _REACH_WEIGHT - fd.c.t1,
-        )
-    paths = []
-    for row in await conn.execute(query):
-        at = row[2]
-        times = [at]
-        for gap in row[3 : 2 + row[1]]:
-            at += gap
-            times.append(at)
-        paths.append(UnitPath(row[0], tuple(times), *(v or UNKNOWN for v in row[7:10])))
-    return paths
-
-
-def units_by_channel(paths: Sequence[UnitPath]) -> dict[str, tuple[int, int]]:
-    """Return (units, units that completed a payment) by first-touch referral channel."""
-    found: dict[str, list[int]] = {}
-    for path in paths:
-        counts = found.setdefault(path.referral_channel, [0, 0])
-        counts[0] += 1
-        counts[1] += path.reach == LAST_STEP
-    return {channel: (units, converted) for channel, (units, converted) in found.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """The funnel without breakdowns, and its units by referral channel (the dashboard's)."""
-
-    section: dict[str, Any]
-    by_channel: dict[str, tuple[int, int]]
+    picked = select(fd.c.reach, *(fd.c[g] for g in _GAPS), *(fd.c[d] for d in _DIMENSIONS))
+    if days[0] == days[1]:  # one row per unit already
+        return picked.where(fd.c.day == days[0]).subquery("chosen")
+    return dialect.first_per_group(
+        dialect_name,
+        picked.where(fd.c.day.between(*days)),
+        group=fd.c.unit,
+        rank=(fd.c.reach.desc(), fd.c.t1),
+        best=fd.c.reach * _REACH_WEIGHT - fd.c.t1,
+    ).subquery("chosen")
 
 
 async def summary(conn: AsyncConnection, span: Range, *, window_hours: float) -> Summary:
@@ -135,10 +164,7 @@ async def summary(conn: AsyncConnection, span: Range, *, window_hours: float) ->
     """
     days = whole_days(span)
     if days is None or days[0] != days[1]:
-        paths = await unit_paths(conn, span)
-        return Summary(
-            report(paths, window_hours=window_hours, breakdowns=()), units_by_channel(paths)
-        )
+        return await tallied(conn, span, window_hours=window_hours, breakdowns=())
     fd, day = tables.funnel_days, days[0]
     at_reach = [0] * (LAST_STEP + 1)
     by_channel: dict[str, tuple[int, int]] = {}
@@ -183,26 +209,30 @@ def _rate(part: int, whole: int) -> float | None:
 class _Tally:
     """Units by furthest step and the gaps between steps, of one group of unit paths."""
 
-    __slots__ = ("at_reach", "gaps")
+    __slots__ = ("at_reach", "gaps", "medians")
 
     def __init__(self) -> None:
         self.at_reach = [0] * (LAST_STEP + 1)
         # gaps[k]: microseconds from step k - 1 to step k, for k >= 2
         self.gaps: list[list[int]] = [[] for _ in range(LAST_STEP + 1)]
+        # The median gap of each step when the database computed it; else from ``gaps``.
+        self.medians: list[float | None] | None = None
 
-    def add(self, times: tuple[int, ...]) -> None:
-        reach = len(times)
+    def add_gaps(self, reach: int, gaps: Sequence[int | None]) -> None:
+        """Add a unit by its reach and its gaps (``gaps[0]`` is from step 1 to step 2)."""
         self.at_reach[reach] += 1
-        gaps = self.gaps
         for step in range(2, reach + 1):
-            gaps[step].append(times[step - 1] - times[step - 2])
+            self.gaps[step].append(gaps[step - 2])  # type: ignore[arg-type]
 
     @property
     def units(self) -> int:
         return sum(self.at_reach)
 
     def steps(self) -> list[dict[str, Any]]:
-        return _steps(self.at_reach, [median(gaps) if gaps else None for gaps in self.gaps])
+        medians = self.medians
+        if medians is None:
+            medians = [median(gaps) if gaps else None for gaps in self.gaps]
+        return _steps(self.at_reach, medians)
 
 
 def _steps(at_reach: Sequence[int], medians: Sequence[float | None]) -> list[dict[str, Any]]:
@@ -228,37 +258,3 @@ def _steps(at_reach: Sequence[int], medians: Sequence[float | None]) -> list[dic
             }
         )
     return steps
-
-
-def report(
-    paths: Sequence[UnitPath], *, window_hours: float, breakdowns: Sequence[str] = tuple(BREAKDOWNS)
-) -> dict[str, Any]:
-    """Return the funnel section: steps overall and by each requested first-touch dimension.
-
-    One pass over the paths feeds the overall tally and each breakdown's groups.
-    """
-    overall = _Tally()
-    attributes = ["device" if name == "device" else name for name in breakdowns]
-    groups: list[dict[str, _Tally]] = [{} for _ in breakdowns]
-    for path in paths:
-        times = path.times
-        overall.add(times)
-        for by_value, attribute in zip(groups, attributes, strict=True):
-            value = getattr(path, attribute)
-            tally = by_value.get(value)
-            if tally is None:
-                tally = by_value[value] = _Tally()
-            tally.add(times)
-    split: dict[str, list[dict[str, Any]]] = {}
-    for name, by_value in zip(breakdowns, groups, strict=True):
-        largest_first = sorted(by_value.items(), key=lambda kv: (-kv[1].units, kv[0]))
-        split[name] = [
-            {"value": value, "units": tally.units, "steps": tally.steps()}
-            for value, tally in largest_first
-        ]
-    return {
-        "window_hours": window_hours,
-        "units": len(paths),
-        "steps": overall.steps(),
-        "breakdowns": split,
-    }

@@ -60,13 +60,13 @@ async def business_intelligence(
     chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
     async with engine.connect() as conn:
         await _one_snapshot(conn)
-        paths = await funnel.unit_paths(conn, span)
+        tallied = await funnel.tallied(
+            conn, span, window_hours=settings.funnel_window_hours, breakdowns=chosen
+        )
         mix = await engagement.session_mix(conn, span)
         report: dict[str, Any] = {
             "range": span.describe(),
-            "funnel": funnel.report(
-                paths, window_hours=settings.funnel_window_hours, breakdowns=chosen
-            ),
+            "funnel": tallied.section,
             "engagement": await engagement.engagement(
                 conn,
                 span,
@@ -80,9 +80,7 @@ async def business_intelligence(
             "market": await market.market(
                 conn, span, min_demand=settings.market_min_demand, mix=mix
             ),
-            "referrals": await referrals.referrals(
-                conn, span, funnel.units_by_channel(paths), mix=mix
-            ),
+            "referrals": await referrals.referrals(conn, span, tallied.by_channel, mix=mix),
         }
     report["recommendations"] = recommend(report)
     return report
