@@ -86,8 +86,9 @@ async def test_compiled_upsert_adds_up_across_statements(
 
 
 @pytest.mark.postgres
-async def test_compiled_upsert_as_unnest_adds_up_the_same(postgres_url: str) -> None:
-    """PostgreSQL: the unnest form, inside a larger statement, adds up as executemany does."""
+async def test_compiled_upsert_set_based_adds_up_the_same(postgres_url: str) -> None:
+    """PostgreSQL: the set-based form (rows as JSON), inside a larger statement, adds up as
+    executemany does."""
     engine = create_engine(postgres_url)
     add = CompiledUpsert(_add_counts, ("key", "count"), conflict=("key",))
     try:
