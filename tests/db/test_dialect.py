@@ -77,11 +77,14 @@ async def test_compiled_upsert_adds_up_across_statements(
     async with engine.begin() as conn:
         await add.execute(conn, [{"key": f"c{i}", "count": i} for i in range(5)])
         await add.execute(conn, [{"key": f"c{i}", "count": 10} for i in range(2, 7)])
+        # A key twice in one call: PostgreSQL cannot update a row twice in one statement, so
+        # these go row by row, in order, as SQLite's multi-row statement applies them.
+        await add.execute(conn, [{"key": "c0", "count": 1}, {"key": "c0", "count": 2}])
         await add.execute(conn, [])
     async with engine.connect() as conn:
         stored = dict((await conn.execute(select(_COUNTS.c.key, _COUNTS.c.count))).tuples().all())
         total = (await conn.execute(select(func.count()).select_from(_COUNTS))).scalar_one()
-    assert stored == {"c0": 0, "c1": 1, "c2": 12, "c3": 13, "c4": 14, "c5": 10, "c6": 10}
+    assert stored == {"c0": 3, "c1": 1, "c2": 12, "c3": 13, "c4": 14, "c5": 10, "c6": 10}
     assert total == 7
 
 
