@@ -255,6 +255,9 @@ async def test_bi_options_cut_the_leaderboard_and_keep_one_breakdown(
     assert list(bi["funnel"]["breakdowns"]) == ["device"]
     wanted = expected["funnel"]["breakdowns"]["device"]
     assert diff(wanted, bi["funnel"]["breakdowns"]["device"], "funnel.breakdowns.device") == []
+    # The overall steps and the referral channels' units come from the one breakdown tallied.
+    assert diff(expected["funnel"]["steps"], bi["funnel"]["steps"], "funnel.steps") == []
+    assert diff(expected["referrals"], bi["referrals"], "referrals") == []
 
 
 async def test_to_bounds_the_range_of_both_reports(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ DESIGN.md's definition; docs/ANALYTICS.md spells out each figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -93,16 +93,30 @@ async def tallied(
         query = select(
             best.c.reach, *(best.c[g] for g in _GAPS), *(columns[name] for name in grouped)
         )
-        tallies = [groups[name] for name in grouped]
+        # Each unit's gaps go to one tally per requested breakdown; the overall tally is the
+        # union of any one breakdown's values. Channels that are not a requested breakdown
+        # are only counted (the referrals section needs no medians).
+        split_by = [groups[name] for name in breakdowns]
+        counted = [] if "referral_channel" in breakdowns else [groups["referral_channel"]]
+        first, last = 1 + len(_GAPS), 1 + len(_GAPS) + len(split_by)
         for row in await conn.execute(query):
-            reach, gaps, values = row[0], row[1 : 1 + len(_GAPS)], row[1 + len(_GAPS) :]
-            overall.add_gaps(reach, gaps)
-            for by_value, value in zip(tallies, values, strict=True):
+            reach, gaps = row[0], row[1:first]
+            if not split_by:
+                overall.add_gaps(reach, gaps)
+            for by_value, value in zip(split_by, row[first:last], strict=True):
                 key = value or UNKNOWN
                 found = by_value.get(key)
                 if found is None:
                     found = by_value[key] = _Tally()
                 found.add_gaps(reach, gaps)
+            for by_value in counted:
+                key = row[last] or UNKNOWN
+                found = by_value.get(key)
+                if found is None:
+                    found = by_value[key] = _Tally()
+                found.at_reach[reach] += 1
+        if split_by:
+            overall = _Tally.union(split_by[0].values())
     split: dict[str, list[dict[str, Any]]] = {}
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
@@ -217,6 +231,16 @@ class _Tally:
         self.gaps: list[list[int]] = [[] for _ in range(LAST_STEP + 1)]
         # The median gap of each step when the database computed it; else from ``gaps``.
         self.medians: list[float | None] | None = None
+
+    @classmethod
+    def union(cls, tallies: Iterable[_Tally]) -> _Tally:
+        """Return the tally of all the units of ``tallies`` (each unit in one of them)."""
+        whole = cls()
+        for tally in tallies:
+            for step in range(1, LAST_STEP + 1):
+                whole.at_reach[step] += tally.at_reach[step]
+                whole.gaps[step].extend(tally.gaps[step])
+        return whole
 
     def add_gaps(self, reach: int, gaps: Sequence[int | None]) -> None:
         """Add a unit by its reach and its gaps (``gaps[0]`` is from step 1 to step 2)."""
