@@ -85,8 +85,7 @@ async def tallied(
                 tally = overall
             else:
                 index = next(i for i in range(len(dims)) if not mask >> (len(dims) - 1 - i) & 1)
-                value = values[index] or UNKNOWN
-                tally = groups[grouped[index]].setdefault(value, _Tally())
+                tally = _tally_of(groups[grouped[index]], values[index])
             tally.at_reach[1:] = counts
             tally.medians = [None, None, *medians]
     else:
@@ -104,17 +103,9 @@ async def tallied(
             if not split_by:
                 overall.add_gaps(reach, gaps)
             for by_value, value in zip(split_by, row[first:last], strict=True):
-                key = value or UNKNOWN
-                found = by_value.get(key)
-                if found is None:
-                    found = by_value[key] = _Tally()
-                found.add_gaps(reach, gaps)
+                _tally_of(by_value, value).add_gaps(reach, gaps)
             for by_value in counted:
-                key = row[last] or UNKNOWN
-                found = by_value.get(key)
-                if found is None:
-                    found = by_value[key] = _Tally()
-                found.at_reach[reach] += 1
+                _tally_of(by_value, row[last]).at_reach[reach] += 1
         if split_by:
             overall = _Tally.union(split_by[0].values())
     split: dict[str, list[dict[str, Any]]] = {}
@@ -135,6 +126,15 @@ async def tallied(
         for channel, tally in groups["referral_channel"].items()
     }
     return Summary(section, by_channel)
+
+
+def _tally_of(by_value: dict[str, _Tally], value: str | None) -> _Tally:
+    """Return the tally of ``value`` (None is unknown), made on first use."""
+    key = value or UNKNOWN
+    found = by_value.get(key)
+    if found is None:
+        found = by_value[key] = _Tally()
+    return found
 
 
 def _chosen(dialect_name: str, span: Range) -> Any:

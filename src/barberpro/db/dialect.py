@@ -135,19 +135,22 @@ class CompiledUpsert:
             self._set_based[(dialect.name, parameter)] = text
         return text, json_array([{name: row[name] for name in names} for row in rows])
 
+    def _distinct(self, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether no two of ``rows`` share a conflict key."""
+        key = self._conflict
+        return len({tuple([row[name] for name in key]) for row in rows}) == len(rows)
+
     async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write ``rows`` (mappings holding every key): one round trip, or one statement."""
         if not rows:
             return
+        if conn.dialect.name != "sqlite" and self._distinct(rows):
+            text, value = self.set_based(conn.dialect, rows, parameter=1)
+            await conn.exec_driver_sql(text, (value,))
+            return
         sql, names = self._sql(conn.dialect)
         if conn.dialect.name != "sqlite":
-            key = self._conflict
-            if len({tuple([row[name] for name in key]) for row in rows}) == len(rows):
-                text, value = self.set_based(conn.dialect, rows, parameter=1)
-                await conn.exec_driver_sql(text, (value,))
-            else:
-                rows_ = [tuple(row[name] for name in names) for row in rows]
-                await conn.exec_driver_sql(sql, rows_)
+            await conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
             return
         per = max(1, self.SQLITE_PARAMS // len(names))
         for start in range(0, len(rows), per):
