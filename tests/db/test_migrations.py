@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, select
 
+from barberpro.analytics import revenue
 from barberpro.db import migrate, tables
 from barberpro.db.engine import create_engine
 
@@ -266,5 +267,165 @@ async def test_payments_carry_and_follow_their_payers_channel(database_url: str)
             "p4": "whatsapp",
             "p5": "google",
         }
+    finally:
+        await engine.dispose()
+
+
+async def test_payment_hours_are_built_and_kept_by_the_triggers(database_url: str) -> None:
+    """Migration 0008 sums the payments into `payment_hours`; the triggers keep it equal to the
+    payments grouped afresh through inserts, status changes, an earlier approval with other
+    fields, refunds, a chargeback, a rejection and a payer's channel moving."""
+    engine = create_engine(database_url)
+    p, ph, units = tables.payments, tables.payment_hours, tables.units
+    hour = 3_600_000_000
+
+    def payment(pid: str, at: int, **fields: Any) -> dict[str, Any]:
+        row = {
+            "payment_id": pid,
+            "status": "approved",
+            "status_at": at,
+            "event_id": f"e-{pid}",
+            "amount_cents": 1000,
+            "currency": "ARS",
+            "installments": 3,
+            "first_approved_at": at,
+            "approved_amount_cents": 1000,
+            "approved_currency": "ARS",
+            "approved_commission_cents": 100,
+            "approved_method": "visa",
+            "approved_type": "credit_card",
+            "approved_installments": 3,
+            "approved_user_id": "u1",
+        }
+        return row | fields
+
+    async def kept() -> list[tuple[Any, ...]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(ph).where(ph.c.payments != 0))
+            return sorted(tuple(row) for row in rows)
+
+    async def afresh() -> list[tuple[Any, ...]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(revenue.grouped_payments(0, 10**18))
+            # (measure, hour, ...) as the table's (hour, measure, ...); PostgreSQL sums numerics
+            return sorted(
+                (int(r[1]), r[0], r[2], r[3], r[4], *(int(v) for v in r[5:])) for r in rows
+            )
+
+    try:
+        await migrate.upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            await conn.execute(
+                units.insert(),
+                [
+                    {
+                        "unit": "u1",
+                        "first_at": 1,
+                        "first_session_id": "s1",
+                        "referral_channel": "whatsapp",
+                    }
+                ],
+            )
+            await conn.execute(
+                p.insert(),
+                [
+                    payment("p1", 10 * hour + 5),
+                    payment(
+                        "p2",
+                        10 * hour + 9,
+                        approved_user_id=None,
+                        currency="USD",
+                        approved_currency="USD",
+                    ),
+                    payment(
+                        "p3",
+                        11 * hour,
+                        status="rejected",
+                        first_approved_at=None,
+                        approved_amount_cents=None,
+                        approved_currency=None,
+                        approved_commission_cents=None,
+                        approved_method=None,
+                        approved_type=None,
+                        approved_installments=None,
+                        approved_user_id=None,
+                        installments=None,
+                    ),
+                ],
+            )
+        await migrate.upgrade(engine)
+        built = await kept()
+        assert built == await afresh()
+        assert (10, "payer_channel", "ARS", "whatsapp", "", 1, 1000, 0) in built
+        assert (11, "rejected", "ARS", "", "", 1, 1000, 0) in built
+        async with engine.begin() as conn:
+            await conn.execute(
+                p.insert(),
+                [
+                    payment(
+                        "p4",
+                        12 * hour,
+                        approved_user_id="u2",
+                        installments=6,
+                        approved_installments=6,
+                    )
+                ],
+            )
+            # p1: an earlier approval with another method moves it an hour back, then a refund.
+            await conn.execute(
+                p.update()
+                .where(p.c.payment_id == "p1")
+                .values(first_approved_at=9 * hour, approved_method="master")
+            )
+            await conn.execute(
+                p.update()
+                .where(p.c.payment_id == "p1")
+                .values(
+                    status="refunded",
+                    status_at=13 * hour,
+                    refunded_at=13 * hour,
+                    refunded_cents=400,
+                    refunded_currency="ARS",
+                )
+            )
+            await conn.execute(
+                p.update()
+                .where(p.c.payment_id == "p4")
+                .values(
+                    status="charged_back",
+                    status_at=14 * hour,
+                    charged_back_at=14 * hour,
+                    chargeback_cents=1000,
+                    chargeback_currency="ARS",
+                )
+            )
+            await conn.execute(
+                p.update()
+                .where(p.c.payment_id == "p2")
+                .values(status="rejected", status_at=15 * hour)
+            )
+            # u2 is first seen after paying; u1's first touch moves to Instagram.
+            await conn.execute(
+                units.insert(),
+                [
+                    {
+                        "unit": "u2",
+                        "first_at": 1,
+                        "first_session_id": "s2",
+                        "referral_channel": "google",
+                    }
+                ],
+            )
+            await conn.execute(
+                units.update().where(units.c.unit == "u1").values(referral_channel="instagram")
+            )
+        after = await kept()
+        assert after == await afresh()
+        assert (9, "approved_method", "ARS", "master", "credit_card", 1, 1000, 0) in after
+        assert (12, "payer_channel", "ARS", "google", "", 1, 1000, 0) in after
+        assert (9, "payer_channel", "ARS", "instagram", "", 1, 1000, 0) in after
+        assert not [
+            row for row in after if row[1] == "approved" and row[0] == 10 and row[2] == "ARS"
+        ]
     finally:
         await engine.dispose()

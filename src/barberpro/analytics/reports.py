@@ -30,6 +30,7 @@ async def dashboard(
         summary = await funnel.summary(conn, span, window_hours=settings.funnel_window_hours)
         mix = await engagement.session_mix(conn, span)
         regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
+        ledger = await revenue.ledger(conn, span)
         return {
             "range": span.describe(),
             "funnel": summary.section,
@@ -41,8 +42,10 @@ async def dashboard(
                 mix=mix,
                 returning=False,
             ),
-            "referrals": await referrals.referrals(conn, span, summary.by_channel, mix=mix),
-            "revenue": await revenue.revenue(conn, span),
+            "referrals": await referrals.referrals(
+                conn, span, summary.by_channel, mix=mix, found=ledger
+            ),
+            "revenue": await revenue.revenue(conn, span, ledger),
             "regions": regions["provinces"],
         }
 
@@ -64,6 +67,7 @@ async def business_intelligence(
             conn, span, window_hours=settings.funnel_window_hours, breakdowns=chosen
         )
         mix = await engagement.session_mix(conn, span)
+        ledger = await revenue.ledger(conn, span)
         report: dict[str, Any] = {
             "range": span.describe(),
             "funnel": tallied.section,
@@ -76,11 +80,13 @@ async def business_intelligence(
             ),
             "retention": await retention.retention(conn, span),
             "providers": await providers.providers(conn, span, limit=provider_limit),
-            "revenue": await revenue.revenue(conn, span),
+            "revenue": await revenue.revenue(conn, span, ledger),
             "market": await market.market(
                 conn, span, min_demand=settings.market_min_demand, mix=mix
             ),
-            "referrals": await referrals.referrals(conn, span, tallied.by_channel, mix=mix),
+            "referrals": await referrals.referrals(
+                conn, span, tallied.by_channel, mix=mix, found=ledger
+            ),
         }
     report["recommendations"] = recommend(report)
     return report

@@ -307,6 +307,23 @@ provider_days = Table(
     Column("provider_id", String(ID), primary_key=True),
 )
 
+# Each UTC hour's revenue figures (migration 0008), kept by triggers on `payments`: one row per
+# measure and value ('' where the payment has none; plans as text). `approved` by currency;
+# the same approvals by `approved_method` (method, type), `approved_installments` (plan) and
+# `payer_channel` (payers only); `refunded` and `charged_back` by currency; `rejected` by plan.
+payment_hours = Table(
+    "payment_hours",
+    metadata,
+    Column("hour", Integer, primary_key=True),
+    Column("measure", String(24), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("part", String(32), primary_key=True),
+    Column("detail", String(32), primary_key=True),
+    Column("payments", BigInteger, nullable=False),
+    Column("cents", BigInteger, nullable=False),
+    Column("commission_cents", BigInteger, nullable=False),
+)
+
 # ---------------------------------------------------------------------------------------------
 # Alerts (migration 0003, alerts engineer): silences and the history of alert transitions.
 
