@@ -429,3 +429,66 @@ async def test_payment_hours_are_built_and_kept_by_the_triggers(database_url: st
         ]
     finally:
         await engine.dispose()
+
+
+async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str) -> None:
+    """Migration 0009 counts clients' sessions by ART day with each client's first day; the
+    triggers follow new sessions, a start moving to another day, a session getting its user or
+    turning out a provider's, and a client first seen (or first seen earlier) after the fact."""
+    engine = create_engine(database_url)
+    s, cd, units = tables.sessions, tables.client_days, tables.units
+    day_us = 86_400_000_000
+    day = 20_000
+    at = day * day_us + 3 * 3_600_000_000  # 00:00 ART of that day
+
+    def session(sid: str, start: int, user: str | None, kind: str | None = None) -> dict[str, Any]:
+        return {
+            "session_id": sid,
+            "explicit": False,
+            "started_at": start,
+            "last_seen_at": start,
+            "event_count": 1,
+            "user_id": user,
+            "user_type": kind,
+        }
+
+    def unit(name: str, first_at: int) -> dict[str, Any]:
+        return {"unit": name, "first_at": first_at, "first_session_id": f"s-{name}"}
+
+    async def stored() -> dict[tuple[int, str], tuple[int, int | None]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(cd).where(cd.c.sessions != 0))
+            return {(r.day, r.user_id): (r.sessions, r.first_day) for r in rows}
+
+    try:
+        await migrate.upgrade(engine, "0008")
+        async with engine.begin() as conn:
+            await conn.execute(units.insert(), [unit("u1", at - 3 * day_us)])
+            await conn.execute(
+                s.insert(),
+                [
+                    session("a", at + 10, "u1"),
+                    session("b", at + 20, "u1"),
+                    session("c", at + 30, "p1", "provider"),
+                    session("d", at + 40, None),
+                ],
+            )
+        await migrate.upgrade(engine)
+        assert await stored() == {(day, "u1"): (2, day - 3)}
+        async with engine.begin() as conn:
+            # u2's session comes before its unit (the writer's order); d gets its user u2.
+            await conn.execute(s.insert(), [session("e", at + 50, "u2", "client")])
+            await conn.execute(units.insert(), [unit("u2", at + 50)])
+            await conn.execute(s.update().where(s.c.session_id == "d").values(user_id="u2"))
+            # A late event moves b's start to the day before; a is a provider's after all.
+            await conn.execute(s.update().where(s.c.session_id == "b").values(started_at=at - 1))
+            await conn.execute(s.update().where(s.c.session_id == "a").values(user_type="provider"))
+        assert await stored() == {(day, "u2"): (2, day), (day - 1, "u1"): (1, day - 3)}
+        async with engine.begin() as conn:
+            # A late event shows u2 was first seen a week earlier.
+            await conn.execute(
+                units.update().where(units.c.unit == "u2").values(first_at=at - 7 * day_us)
+            )
+        assert await stored() == {(day, "u2"): (2, day - 7), (day - 1, "u1"): (1, day - 3)}
+    finally:
+        await engine.dispose()

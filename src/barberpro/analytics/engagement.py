@@ -171,19 +171,29 @@ async def engagement(
 
 
 async def returning_clients(conn: AsyncConnection, span: Range) -> int:
-    """Return the clients (non-provider users) of the range's sessions first seen before it."""
-    s, u = tables.sessions, tables.units
-    return int(
-        (
-            await conn.execute(
-                select(func.count(distinct(s.c.user_id)))
-                .select_from(s.join(u, u.c.unit == s.c.user_id))
-                .where(
-                    s.c.started_at >= span.start_us,
-                    s.c.started_at < span.end_us,
-                    s.c.user_type.is_distinct_from("provider"),
-                    u.c.first_at < span.start_us,
-                )
+    """Return the clients (non-provider users) of the range's sessions first seen before it.
+
+    Whole ART days count from ``client_days`` (sessions by day and client, with the client's
+    first day); other ranges join their sessions to ``units``.
+    """
+    days = span.whole(DAY_US, ART_OFFSET_US)
+    if span.outside(DAY_US, ART_OFFSET_US) == [] and days[0] < days[1]:
+        cd = tables.client_days
+        first, stop = days
+        clients = cd.c.user_id if stop - first == 1 else distinct(cd.c.user_id)
+        query = select(func.count(clients)).where(
+            cd.c.day >= first, cd.c.day < stop, cd.c.first_day < first, cd.c.sessions > 0
+        )
+    else:
+        s, u = tables.sessions, tables.units
+        query = (
+            select(func.count(distinct(s.c.user_id)))
+            .select_from(s.join(u, u.c.unit == s.c.user_id))
+            .where(
+                s.c.started_at >= span.start_us,
+                s.c.started_at < span.end_us,
+                s.c.user_type.is_distinct_from("provider"),
+                u.c.first_at < span.start_us,
             )
-        ).scalar_one()
-    )
+        )
+    return int((await conn.execute(query)).scalar_one())

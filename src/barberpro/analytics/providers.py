@@ -82,12 +82,15 @@ async def providers(
             .group_by(p.c.approved_provider_id)
         )
     }
+    # Ranked first, then only the top ``limit`` are written out.
+    ranked = sorted(
+        set(totals) | set(earnings),
+        key=lambda provider: (-earnings.get(provider, (0, 0))[0], provider),
+    )
     board: list[dict[str, Any]] = []
-    gross_of: dict[str, int] = {}
-    for provider in set(totals) | set(earnings):
+    for provider in ranked[:limit]:
         completed, cancelled, no_shows, ratings, rating_sum = totals.get(provider, [0] * 5)
         gross, commission = earnings.get(provider, (0, 0))
-        gross_of[provider] = gross
         hours = by_hour.get(provider, [0] * 24)
         peaks = sorted((h for h in range(24) if hours[h]), key=lambda h: (-hours[h], h))
         board.append(
@@ -104,5 +107,4 @@ async def providers(
                 "peak_hours_art": peaks[:PEAK_HOURS],
             }
         )
-    board.sort(key=lambda row: (-gross_of[row["provider_id"]], row["provider_id"]))
-    return board[:limit]
+    return board

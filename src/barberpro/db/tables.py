@@ -267,6 +267,20 @@ client_cohorts = Table(
     Index("ix_client_cohorts_cohort_week", "cohort_week"),
 )
 
+# Clients' sessions by ART day (a session's user_id, unless a provider's), with the ART day of
+# the client's first touch (units.first_at), kept by triggers on `sessions` and `units`
+# (migration 0009): a range of whole days counts its returning clients from its own rows.
+client_days = Table(
+    "client_days",
+    metadata,
+    Column("day", Integer, primary_key=True),
+    Column("user_id", String(ID), primary_key=True),
+    Column("sessions", Integer, nullable=False),
+    Column("first_day", Integer),
+    Index("ix_client_days_user_id", "user_id"),
+    sqlite_with_rowid=False,
+)
+
 action_hourly = Table(
     "action_hourly",
     metadata,
