@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from barberpro.analytics import revenue
 from barberpro.db import migrate, tables
@@ -490,5 +490,63 @@ async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str)
                 units.update().where(units.c.unit == "u2").values(first_at=at - 7 * day_us)
             )
         assert await stored() == {(day, "u2"): (2, day - 7), (day - 1, "u1"): (1, day - 3)}
+    finally:
+        await engine.dispose()
+
+
+async def test_cohort_weeks_are_built_and_kept_by_the_triggers(database_url: str) -> None:
+    """Migration 0010 counts clients by cohort and payment week; the triggers follow new weeks
+    of known clients, new clients (before or after their weeks), a cohort moving earlier, and
+    the writer's upsert that leaves a cohort as it was."""
+    engine = create_engine(database_url)
+    cw, cc, counts = tables.client_weeks, tables.client_cohorts, tables.cohort_weeks
+
+    async def stored() -> dict[tuple[int, int], int]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(counts).where(counts.c.clients != 0))
+            return {(r.cohort_week, r.week): r.clients for r in rows}
+
+    async def joined() -> dict[tuple[int, int], int]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(cc.c.cohort_week, cw.c.week, func.count())
+                .select_from(cc.join(cw, cw.c.unit == cc.c.unit))
+                .group_by(cc.c.cohort_week, cw.c.week)
+            )
+            return {(c, w): n for c, w, n in rows}
+
+    try:
+        await migrate.upgrade(engine, "0009")
+        async with engine.begin() as conn:
+            await conn.execute(cw.insert(), [{"unit": "a", "week": 10}, {"unit": "a", "week": 11}])
+            await conn.execute(cc.insert(), [{"unit": "a", "cohort_week": 10}])
+        await migrate.upgrade(engine)
+        assert await stored() == {(10, 10): 1, (10, 11): 1}
+        async with engine.begin() as conn:
+            # a pays again in week 12; b's weeks come before its cohort (the writer's order);
+            # c's cohort comes first, then its week.
+            await conn.execute(
+                cw.insert(),
+                [{"unit": "a", "week": 12}, {"unit": "b", "week": 11}, {"unit": "b", "week": 12}],
+            )
+            await conn.execute(cc.insert(), [{"unit": "b", "cohort_week": 11}])
+            await conn.execute(cc.insert(), [{"unit": "c", "cohort_week": 12}])
+            await conn.execute(cw.insert(), [{"unit": "c", "week": 12}])
+        assert await stored() == await joined()
+        assert await stored() == {
+            (10, 10): 1,
+            (10, 11): 1,
+            (10, 12): 1,
+            (11, 11): 1,
+            (11, 12): 1,
+            (12, 12): 1,
+        }
+        async with engine.begin() as conn:
+            # A late payment moves b's cohort a week earlier; a's is set to what it was.
+            await conn.execute(cw.insert(), [{"unit": "b", "week": 10}])
+            await conn.execute(cc.update().where(cc.c.unit == "b").values(cohort_week=10))
+            await conn.execute(cc.update().where(cc.c.unit == "a").values(cohort_week=10))
+        assert await stored() == await joined()
+        assert await stored() == {(10, 10): 2, (10, 11): 2, (10, 12): 2, (12, 12): 1}
     finally:
         await engine.dispose()

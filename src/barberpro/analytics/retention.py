@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.range import Range
@@ -17,15 +17,13 @@ async def retention(conn: AsyncConnection, span: Range) -> dict[str, Any]:
     """Return the cohorts whose week lies in ``span``, with the weeks up to the range's end.
 
     Period 0 is the cohort itself (every client, rate 1); period n counts the clients with a
-    completed payment in the n-th week after it.
+    completed payment in the n-th week after it. The counts come from ``cohort_weeks``, kept
+    by triggers (migration 0010).
     """
     first, last = art_week(span.start_us), art_week(span.end_us - 1)
-    cc, cw = tables.client_cohorts, tables.client_weeks
-    query = (
-        select(cc.c.cohort_week, cw.c.week, func.count())
-        .select_from(cc.join(cw, cw.c.unit == cc.c.unit))
-        .where(cc.c.cohort_week >= first, cc.c.cohort_week <= last, cw.c.week <= last)
-        .group_by(cc.c.cohort_week, cw.c.week)
+    cw = tables.cohort_weeks
+    query = select(cw.c.cohort_week, cw.c.week, cw.c.clients).where(
+        cw.c.cohort_week >= first, cw.c.cohort_week <= last, cw.c.week <= last
     )
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     for cohort, week, clients in await conn.execute(query):

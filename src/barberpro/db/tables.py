@@ -267,6 +267,16 @@ client_cohorts = Table(
     Index("ix_client_cohorts_cohort_week", "cohort_week"),
 )
 
+# Retention counts: clients by cohort week and by week of a completed payment, kept by triggers
+# on `client_weeks` and `client_cohorts` (migration 0010).
+cohort_weeks = Table(
+    "cohort_weeks",
+    metadata,
+    Column("cohort_week", Integer, primary_key=True),
+    Column("week", Integer, primary_key=True),
+    Column("clients", BigInteger, nullable=False),
+)
+
 # Clients' sessions by ART day (a session's user_id, unless a provider's), with the ART day of
 # the client's first touch (units.first_at), kept by triggers on `sessions` and `units`
 # (migration 0009): a range of whole days counts its returning clients from its own rows.
