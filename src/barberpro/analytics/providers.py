@@ -31,11 +31,10 @@ async def providers(
     counts = await hourly.sums(
         conn,
         span,
-        keys=2,
+        keys=1,
         from_rollup=lambda lo, hi: (
             select(
                 ph.c.provider_id,
-                ph.c.hour,
                 func.sum(ph.c.completed),
                 func.sum(ph.c.cancelled),
                 func.sum(ph.c.no_shows),
@@ -43,12 +42,11 @@ async def providers(
                 func.sum(ph.c.rating_sum),
             )
             .where(ph.c.hour >= lo, ph.c.hour < hi)
-            .group_by(ph.c.provider_id, ph.c.hour)
+            .group_by(ph.c.provider_id)
         ),
         from_events=lambda a, b: (
             select(
                 ev.c.provider_id,
-                bucket(ev.c.occurred_at, HOUR_US),
                 kind("booking_completed"),
                 kind("booking_cancelled"),
                 kind("no_show"),
@@ -56,16 +54,10 @@ async def providers(
                 func.sum(case((ev.c.provider_event == "rating", ev.c.rating), else_=0)),
             )
             .where(ev.c.type == "provider_metrics", ev.c.occurred_at >= a, ev.c.occurred_at < b)
-            .group_by(ev.c.provider_id, bucket(ev.c.occurred_at, HOUR_US))
+            .group_by(ev.c.provider_id)
         ),
     )
-    totals: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
-    by_hour: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
-    for (provider, hour), values in counts.items():
-        total = totals[provider]
-        for i, v in enumerate(values):
-            total[i] += v
-        by_hour[provider][art_hour_of_day(int(hour))] += values[0]
+    totals = {provider: values for (provider,), values in counts.items()}
     earnings = {
         provider: (int(gross or 0), int(commission or 0))
         for provider, gross, commission in await conn.execute(
@@ -82,13 +74,14 @@ async def providers(
             .group_by(p.c.approved_provider_id)
         )
     }
-    # Ranked first, then only the top ``limit`` are written out.
+    # Ranked first; only the top ``limit`` are written out, with their peak hours.
     ranked = sorted(
         set(totals) | set(earnings),
         key=lambda provider: (-earnings.get(provider, (0, 0))[0], provider),
-    )
+    )[:limit]
+    by_hour = await _completed_by_hour(conn, span, ranked)
     board: list[dict[str, Any]] = []
-    for provider in ranked[:limit]:
+    for provider in ranked:
         completed, cancelled, no_shows, ratings, rating_sum = totals.get(provider, [0] * 5)
         gross, commission = earnings.get(provider, (0, 0))
         hours = by_hour.get(provider, [0] * 24)
@@ -108,3 +101,38 @@ async def providers(
             }
         )
     return board
+
+
+async def _completed_by_hour(
+    conn: AsyncConnection, span: Range, chosen: list[str]
+) -> dict[str, list[int]]:
+    """Return the completed bookings of the ``chosen`` providers by ART hour of day."""
+    ph, ev = tables.provider_hourly, tables.events
+    by_hour: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+    if not chosen:
+        return by_hour
+    hour = bucket(ev.c.occurred_at, HOUR_US)
+    counts = await hourly.sums(
+        conn,
+        span,
+        keys=2,
+        from_rollup=lambda lo, hi: (
+            select(ph.c.provider_id, ph.c.hour, func.sum(ph.c.completed))
+            .where(ph.c.hour >= lo, ph.c.hour < hi, ph.c.provider_id.in_(chosen))
+            .group_by(ph.c.provider_id, ph.c.hour)
+        ),
+        from_events=lambda a, b: (
+            select(ev.c.provider_id, hour, func.count())
+            .where(
+                ev.c.type == "provider_metrics",
+                ev.c.provider_event == "booking_completed",
+                ev.c.occurred_at >= a,
+                ev.c.occurred_at < b,
+                ev.c.provider_id.in_(chosen),
+            )
+            .group_by(ev.c.provider_id, hour)
+        ),
+    )
+    for (provider, at), (completed,) in counts.items():
+        by_hour[provider][art_hour_of_day(int(at))] += completed
+    return by_hour
