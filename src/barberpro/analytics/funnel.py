@@ -5,11 +5,8 @@ DESIGN.md's definition; docs/ANALYTICS.md spells out each figure.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
-from operator import is_not, itemgetter
 from statistics import median
 from typing import Any
 
@@ -31,7 +28,6 @@ _DIMENSIONS = ("province", "device_type", "referral_channel")
 _GAPS = ("g2", "g3", "g4", "g5")
 # reach * weight - t1 orders by reach, then earliest t1: t1 (epoch micros) stays far below it.
 _REACH_WEIGHT = 10**16
-_known = partial(is_not, None)
 
 
 def whole_days(span: Range) -> tuple[int, int] | None:
@@ -96,29 +92,22 @@ async def tallied(
         query = select(
             best.c.reach, *(best.c[g] for g in _GAPS), *(columns[name] for name in grouped)
         )
-        chains = (await conn.execute(query)).all()
-        # Each breakdown sorts the chains by its values once, then tallies each value's chains
-        # a column at a time; the overall tally is the union of any one breakdown's values.
-        # Channels that are not a requested breakdown are only counted (the referrals section
-        # needs no medians).
-        for position, name in enumerate(grouped, start=1 + len(_GAPS)):
-            by_value: dict[str, list[Any]] = {}
-            for chain in chains:
-                key = chain[position] or UNKNOWN
-                members = by_value.get(key)
-                if members is None:
-                    by_value[key] = [chain]
-                else:
-                    members.append(chain)
-            groups[name] = {
-                value: _Tally.of(members, gaps=name in breakdowns)
-                for value, members in by_value.items()
-            }
-        overall = (
-            _Tally.union(groups[breakdowns[0]].values())
-            if breakdowns
-            else _Tally.of(chains, gaps=True)
-        )
+        # Each unit's gaps go to one tally per requested breakdown; the overall tally is the
+        # union of any one breakdown's values. Channels that are not a requested breakdown
+        # are only counted (the referrals section needs no medians).
+        split_by = [groups[name] for name in breakdowns]
+        counted = [] if "referral_channel" in breakdowns else [groups["referral_channel"]]
+        first, last = 1 + len(_GAPS), 1 + len(_GAPS) + len(split_by)
+        for row in await conn.execute(query):
+            reach, gaps = row[0], row[1:first]
+            if not split_by:
+                overall.add_gaps(reach, gaps)
+            for by_value, value in zip(split_by, row[first:last], strict=True):
+                _tally_of(by_value, value).add_gaps(reach, gaps)
+            for by_value in counted:
+                _tally_of(by_value, row[last]).at_reach[reach] += 1
+        if split_by:
+            overall = _Tally.union(split_by[0].values())
     split: dict[str, list[dict[str, Any]]] = {}
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
@@ -253,19 +242,11 @@ class _Tally:
                 whole.gaps[step].extend(tally.gaps[step])
         return whole
 
-    @classmethod
-    def of(cls, chains: Sequence[Sequence[Any]], *, gaps: bool) -> _Tally:
-        """Return the tally of ``chains``, rows of (reach, gap to step 2, ..., gap to step 5).
-
-        ``gaps=False`` counts the units by reach alone.
-        """
-        tally = cls()
-        for reach, units in Counter(map(itemgetter(0), chains)).items():
-            tally.at_reach[reach] = units
-        if gaps:  # a chain has the gaps of the steps it reached, NULL after
-            for step in range(2, LAST_STEP + 1):
-                tally.gaps[step] = list(filter(_known, map(itemgetter(step - 1), chains)))
-        return tally
+    def add_gaps(self, reach: int, gaps: Sequence[int | None]) -> None:
+        """Add a unit by its reach and its gaps (``gaps[0]`` is from step 1 to step 2)."""
+        self.at_reach[reach] += 1
+        for step in range(2, reach + 1):
+            self.gaps[step].append(gaps[step - 2])  # type: ignore[arg-type]
 
     @property
     def units(self) -> int:
