@@ -97,17 +97,26 @@ async def tallied(
         # are only counted (the referrals section needs no medians).
         split_by = [groups[name] for name in breakdowns]
         counted = [] if "referral_channel" in breakdowns else [groups["referral_channel"]]
-        first, last = 1 + len(_GAPS), 1 + len(_GAPS) + len(split_by)
-        for row in await conn.execute(query):
-            reach, gaps = row[0], row[1:first]
-            if not split_by:
-                overall.add_gaps(reach, gaps)
-            for by_value, value in zip(split_by, row[first:last], strict=True):
-                _tally_of(by_value, value).add_gaps(reach, gaps)
-            for by_value in counted:
-                _tally_of(by_value, row[last]).at_reach[reach] += 1
-        if split_by:
-            overall = _Tally.union(split_by[0].values())
+        first = 1 + len(_GAPS)
+        targets: list[tuple[int, dict[str, _Tally], bool]] = [
+            (first + i, by_value, True) for i, by_value in enumerate(split_by)
+        ]
+        targets += [(first + len(split_by), by_value, False) for by_value in counted]
+        if not split_by:
+            targets.append((-1, {}, True))  # every unit in one tally: the overall one
+        for row in await dialect.driver_rows(conn, query):
+            reach = row[0]
+            for position, by_value, with_gaps in targets:
+                key = (row[position] or UNKNOWN) if position >= 0 else UNKNOWN
+                unit_tally = by_value.get(key)
+                if unit_tally is None:
+                    unit_tally = by_value[key] = _Tally()
+                unit_tally.at_reach[reach] += 1
+                if with_gaps and reach > 1:
+                    gaps = unit_tally.gaps
+                    for step in range(2, reach + 1):
+                        gaps[step].append(row[step - 1])
+        overall = _Tally.union(split_by[0].values() if split_by else targets[-1][1].values())
     split: dict[str, list[dict[str, Any]]] = {}
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
@@ -241,12 +250,6 @@ class _Tally:
                 whole.at_reach[step] += tally.at_reach[step]
                 whole.gaps[step].extend(tally.gaps[step])
         return whole
-
-    def add_gaps(self, reach: int, gaps: Sequence[int | None]) -> None:
-        """Add a unit by its reach and its gaps (``gaps[0]`` is from step 1 to step 2)."""
-        self.at_reach[reach] += 1
-        for step in range(2, reach + 1):
-            self.gaps[step].append(gaps[step - 2])  # type: ignore[arg-type]
 
     @property
     def units(self) -> int:
