@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import hourly
@@ -112,13 +112,16 @@ async def _completed_by_hour(
     if not chosen:
         return by_hour
     hour = bucket(ev.c.occurred_at, HOUR_US)
+    # Inlined rather than bound: with 100 bound values PostgreSQL's generic plan scans the
+    # index once per value (8 ms against 0.6 ms for a day at 5M).
+    listed: Any = bindparam("listed", chosen, expanding=True, literal_execute=True)
     counts = await hourly.sums(
         conn,
         span,
         keys=2,
         from_rollup=lambda lo, hi: (
             select(ph.c.provider_id, ph.c.hour, func.sum(ph.c.completed))
-            .where(ph.c.hour >= lo, ph.c.hour < hi, ph.c.provider_id.in_(chosen))
+            .where(ph.c.hour >= lo, ph.c.hour < hi, ph.c.provider_id.in_(listed))
             .group_by(ph.c.provider_id, ph.c.hour)
         ),
         from_events=lambda a, b: (
@@ -128,7 +131,7 @@ async def _completed_by_hour(
                 ev.c.provider_event == "booking_completed",
                 ev.c.occurred_at >= a,
                 ev.c.occurred_at < b,
-                ev.c.provider_id.in_(chosen),
+                ev.c.provider_id.in_(listed),
             )
             .group_by(ev.c.provider_id, hour)
         ),
