@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from barberpro.analytics import revenue
-from barberpro.db import migrate, tables
+from barberpro.db import locks, migrate, tables
 from barberpro.db.engine import create_engine
 
 
@@ -497,7 +499,7 @@ async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str)
 async def test_cohort_weeks_are_built_and_kept_by_the_triggers(database_url: str) -> None:
     """Migration 0010 counts clients by cohort and payment week; the triggers follow new weeks
     of known clients, new clients (before or after their weeks), a cohort moving earlier, and
-    the writer's upsert that leaves a cohort as it was."""
+    an update that leaves a cohort as it was."""
     engine = create_engine(database_url)
     cw, cc, counts = tables.client_weeks, tables.client_cohorts, tables.cohort_weeks
 
@@ -548,5 +550,23 @@ async def test_cohort_weeks_are_built_and_kept_by_the_triggers(database_url: str
             await conn.execute(cc.update().where(cc.c.unit == "a").values(cohort_week=10))
         assert await stored() == await joined()
         assert await stored() == {(10, 10): 2, (10, 11): 2, (10, 12): 2, (12, 12): 1}
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_upgrade_waits_for_the_writers_of_running_instances(postgres_url: str) -> None:
+    """On PostgreSQL an upgrade first takes the event writers' advisory lock: a migration that
+    locks several tables must not start while a writer holds some of them (a deadlock)."""
+    engine = create_engine(postgres_url)
+    try:
+        await migrate.upgrade(engine)
+        async with engine.connect() as writer:
+            await writer.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.WRITER})
+            upgrading = asyncio.ensure_future(migrate.upgrade(engine))
+            done, _ = await asyncio.wait({upgrading}, timeout=1)
+            assert not done  # still waiting for the writer's transaction
+            await writer.commit()
+        await asyncio.wait_for(upgrading, timeout=30)
     finally:
         await engine.dispose()

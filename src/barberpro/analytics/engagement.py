@@ -137,8 +137,9 @@ async def engagement(
 ) -> dict[str, Any]:
     """Return the engagement section of the reports (``mix``: the range's, if already read).
 
-    ``returning=False`` leaves out ``returning_clients``, whose join grows with every unit ever
-    seen: the dashboard does not show it.
+    ``returning=False`` leaves out ``returning_clients`` (the dashboard does not show it): over
+    whole days a count of ``client_days`` rows, over a datetime range a join of the range's
+    sessions to ``units``, which grows with every unit ever seen.
     """
     s = tables.sessions
     if mix is None:

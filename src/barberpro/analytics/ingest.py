@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
-from barberpro.db import tables
+from barberpro.db import locks, tables
 from barberpro.db.dialect import CompiledUpsert, InsertNew, upsert
 from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
 
@@ -119,8 +119,7 @@ class EventWriter:
         return outcomes
 
 
-# Any constant works; it only has to be the same in every instance of the service.
-_PG_WRITER_LOCK = "SELECT pg_advisory_xact_lock(7089073055392228726)"  # b"barberev"
+_PG_WRITER_LOCK = f"SELECT pg_advisory_xact_lock({locks.WRITER})"
 
 
 def _plan(items: Iterable[Prepared]) -> _Plan:

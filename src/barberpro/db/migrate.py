@@ -11,8 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# Any constant works; it only has to be the same in every instance of the service.
-_PG_MIGRATION_LOCK = 0x6261726265727072  # "barberpr"
+from barberpro.db import locks
 
 
 def alembic_config() -> Config:
@@ -24,7 +23,10 @@ def alembic_config() -> Config:
 def _upgrade(connection: Connection, target: str = "head") -> None:
     if connection.dialect.name == "postgresql":
         # Instances starting together queue here instead of racing to create tables.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.MIGRATIONS})
+        # Then running instances' writers wait (they take this lock first): a migration that
+        # locks several tables would otherwise deadlock with a writer holding one of them.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.WRITER})
     elif connection.dialect.name == "sqlite":
         # Take the write lock first, so a second process waits (busy_timeout) instead of
         # failing when its read transaction tries to become a write.

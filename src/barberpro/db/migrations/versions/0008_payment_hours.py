@@ -152,6 +152,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION payment_hours_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped(_figures("r", "", "FROM new_rows AS r"))};
         RETURN NULL;
     END
@@ -160,6 +163,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION payment_hours_updated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped(_figures("r", "", "FROM new_rows AS r"), _figures("r", "-", _OLD_ROWS))};
         RETURN NULL;
     END

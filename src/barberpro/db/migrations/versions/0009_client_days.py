@@ -70,6 +70,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION client_days_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped("FROM new_rows AS r")};
         RETURN NULL;
     END

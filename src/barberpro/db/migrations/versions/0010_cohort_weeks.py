@@ -52,6 +52,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION cohort_weeks_weeks() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped(_pairs("client_cohorts", "new_rows"))};
         RETURN NULL;
     END
@@ -60,6 +63,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION cohort_weeks_cohorts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped(_pairs("new_rows", "client_weeks"))};
         RETURN NULL;
     END
@@ -68,6 +74,9 @@ _POSTGRESQL = (
     f"""
     CREATE FUNCTION cohort_weeks_cohorts_updated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+            RETURN NULL;  -- the statement wrote no row (an upsert's other path, say)
+        END IF;
         {_grouped(_pairs("new_rows", "client_weeks"), _pairs("old_rows", "client_weeks", "-"))};
         RETURN NULL;
     END
