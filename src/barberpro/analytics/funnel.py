@@ -116,7 +116,10 @@ async def tallied(
                     gaps = unit_tally.gaps
                     for step in range(2, reach + 1):
                         gaps[step].append(row[step - 1])
-        overall = _Tally.union(split_by[0].values() if split_by else targets[-1][1].values())
+        if split_by:
+            overall = _Tally.union(split_by[0].values())
+        else:  # the one tally of every unit, as it is (no copy)
+            overall = targets[-1][1].get(UNKNOWN, overall)
     split: dict[str, list[dict[str, Any]]] = {}
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
