@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.funnel_math import LAST_STEP, STEP_NAMES
@@ -28,6 +28,8 @@ _DIMENSIONS = ("province", "device_type", "referral_channel")
 _GAPS = ("g2", "g3", "g4", "g5")
 # reach * weight - t1 orders by reach, then earliest t1: t1 (epoch micros) stays far below it.
 _REACH_WEIGHT = 10**16
+# Median lookups per statement: SQLite allows 500 terms in a compound SELECT.
+_MEDIANS_PER_STATEMENT = 200
 
 
 def whole_days(span: Range) -> tuple[int, int] | None:
@@ -61,7 +63,16 @@ async def tallied(
     overall), each step's median an exact ``percentile_cont(0.5)``: the mean of the two middle
     gaps when their count is even, as :func:`statistics.median`. SQLite has no ordered-set
     aggregate: only each chain's reach, gaps and first touch leave it, and Python tallies them.
+    One whole ART day needs none of that (:func:`_one_day`).
     """
+    days = whole_days(span)
+    # One whole day is read from indexes: the overall funnel's are on both databases, the
+    # breakdowns' on SQLite alone (migration 0011), where the other way costs the most.
+    indexed = not breakdowns or conn.dialect.name == "sqlite"
+    if days is not None and days[0] == days[1] and indexed:
+        found = await _one_day(conn, days[0], window_hours=window_hours, breakdowns=breakdowns)
+        if found is not None:
+            return found
     best = _chosen(conn.dialect.name, span)
     columns = {name: best.c[BREAKDOWNS[name]] for name in BREAKDOWNS}
     # Referral channels are always tallied: the referrals section counts units by them.
@@ -69,7 +80,13 @@ async def tallied(
     groups: dict[str, dict[str, _Tally]] = {name: {} for name in grouped}
     overall = _Tally()
     if conn.dialect.name == "postgresql":
-        dims = [columns[name] for name in grouped]
+        # Grouped by what the tallies are keyed on: NULL and empty text are both unknown.
+        dims = [
+            func.coalesce(
+                func.nullif(columns[name], dialect.constant("")), dialect.constant(UNKNOWN)
+            )
+            for name in grouped
+        ]
         query = select(
             func.grouping(*dims),
             *dims,
@@ -120,6 +137,17 @@ async def tallied(
             overall = _Tally.union(split_by[0].values())
         else:  # the one tally of every unit, as it is (no copy)
             overall = targets[-1][1].get(UNKNOWN, overall)
+    return _summary(overall, groups, breakdowns, window_hours=window_hours)
+
+
+def _summary(
+    overall: _Tally,
+    groups: dict[str, dict[str, _Tally]],
+    breakdowns: Sequence[str],
+    *,
+    window_hours: float,
+) -> Summary:
+    """Return the funnel section and the units by channel of finished tallies."""
     split: dict[str, list[dict[str, Any]]] = {}
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
@@ -181,51 +209,75 @@ def _chosen(dialect_name: str, span: Range) -> Any:
     ).subquery("chosen")
 
 
-async def summary(conn: AsyncConnection, span: Range, *, window_hours: float) -> Summary:
-    """Return the funnel without breakdowns over ``span``.
+async def _one_day(
+    conn: AsyncConnection, day: int, *, window_hours: float, breakdowns: Sequence[str]
+) -> Summary | None:
+    """Return the funnel of one whole ART day read from ``funnel_days``'s indexes alone.
 
-    One whole ART day is read from ``funnel_days`` through its indexes alone: the units by
-    referral channel and reach (``GROUP BY``), then each step's median gap as the middle
-    row(s) of the ``(day, gap)`` index, which the counts locate. Other ranges tally the paths.
+    A day holds one row per unit, so its units by reach are index counts: one ``GROUP BY``
+    per breakdown (and by referral channel), each along a ``(day, dimension, reach)`` index.
+    A unit has the gap of step k exactly when it reached k, so a group's units at k are known
+    before its gaps are read, and its median gap is the middle row (or the two middle rows)
+    of a ``(day, [dimension,] gk)`` index: an ``OFFSET`` into it, all of them in a few
+    statements. Returns None when a group holds rows of several stored values (the unknown
+    value stored both as NULL and as text), whose gaps no single index range holds.
     """
-    days = whole_days(span)
-    if days is None or days[0] != days[1]:
-        return await tallied(conn, span, window_hours=window_hours, breakdowns=())
-    fd, day = tables.funnel_days, days[0]
-    at_reach = [0] * (LAST_STEP + 1)
-    by_channel: dict[str, tuple[int, int]] = {}
-    counts = await conn.execute(
-        select(fd.c.referral_channel, fd.c.reach, func.count())
-        .where(fd.c.day == day)
-        .group_by(fd.c.referral_channel, fd.c.reach)
-    )
-    for channel, reach, units in counts:
-        at_reach[reach] += units
-        reached, converted = by_channel.get(channel or UNKNOWN, (0, 0))
-        by_channel[channel or UNKNOWN] = (
-            reached + units,
-            converted + (units if reach == LAST_STEP else 0),
+    fd = tables.funnel_days
+    grouped = list(dict.fromkeys([*breakdowns, "referral_channel"]))
+    groups: dict[str, dict[str, _Tally]] = {name: {} for name in grouped}
+    stored: dict[tuple[str, str], Any] = {}  # (breakdown, group) -> the value its rows hold
+    for name in grouped:
+        column = fd.c[BREAKDOWNS[name]]
+        counts = await conn.execute(
+            select(column, fd.c.reach, func.count())
+            .where(fd.c.day == day)
+            .group_by(column, fd.c.reach)
         )
-    medians: list[float | None] = [None] * (LAST_STEP + 1)
-    for step, gap in zip(range(2, LAST_STEP + 1), _GAPS, strict=True):
-        count = sum(at_reach[step:])
-        if count:
-            middle = await conn.execute(
-                select(fd.c[gap])
-                .where(fd.c.day == day, fd.c[gap].is_not(None))
-                .order_by(fd.c[gap])
-                .limit(2 - count % 2)
-                .offset((count - 1) // 2)
+        for value, reach, units in counts:
+            if stored.setdefault((name, value or UNKNOWN), value) != value:
+                return None
+            _tally_of(groups[name], value).at_reach[reach] += units
+    overall = _Tally.union(groups["referral_channel"].values())
+    # (tally, its rows' condition, bound values): the overall tally's rows are all of the day.
+    wanted: list[tuple[_Tally, str, dict[str, Any]]] = [(overall, "", {})]
+    for name in breakdowns:
+        field = BREAKDOWNS[name]
+        for key, tally in groups[name].items():
+            value = stored[name, key]
+            if value is None:
+                wanted.append((tally, f" AND {field} IS NULL", {}))
+            else:
+                param = f"v{len(wanted)}"
+                wanted.append((tally, f" AND {field} = :{param}", {param: value}))
+    # Each median's tally, step, SQL and bound values. SQL text rather than a SQLAlchemy
+    # construct per median: building and keying a hundred subqueries cost several times what
+    # SQLite took to run them.
+    lookups: list[tuple[_Tally, int, str, dict[str, Any]]] = []
+    for tally, where, values in wanted:
+        tally.medians = [None] * (LAST_STEP + 1)
+        for step, gap in zip(range(2, LAST_STEP + 1), _GAPS, strict=True):
+            count = sum(tally.at_reach[step:])
+            if not count:
+                continue
+            n = len(lookups)
+            sql = (
+                f"SELECT {n}, min({gap}), max({gap}) FROM (SELECT {gap} FROM funnel_days "
+                f"WHERE day = :day{where} AND {gap} IS NOT NULL "
+                f"ORDER BY {gap} LIMIT :l{n} OFFSET :o{n}) AS m{n}"
             )
-            values = middle.scalars().all()
-            medians[step] = values[0] if len(values) == 1 else (values[0] + values[1]) / 2
-    section = {
-        "window_hours": window_hours,
-        "units": sum(at_reach),
-        "steps": _steps(at_reach, medians),
-        "breakdowns": {},
-    }
-    return Summary(section, by_channel)
+            middle = {f"l{n}": 2 - count % 2, f"o{n}": (count - 1) // 2}
+            lookups.append((tally, step, sql, middle | values))
+    for first in range(0, len(lookups), _MEDIANS_PER_STATEMENT):
+        chunk = lookups[first : first + _MEDIANS_PER_STATEMENT]
+        params: dict[str, Any] = {"day": day}
+        for *_, bound in chunk:
+            params.update(bound)
+        statement = text(" UNION ALL ".join(sql for _, _, sql, _ in chunk))
+        for n, low, high in await conn.execute(statement, params):
+            tally, step, _, _ = lookups[n]
+            assert tally.medians is not None
+            tally.medians[step] = (low + high) / 2
+    return _summary(overall, groups, breakdowns, window_hours=window_hours)
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -27,7 +27,9 @@ async def dashboard(
     """Return the screen-sized report: funnel, sessions, revenue, regions, referrals."""
     async with engine.connect() as conn:
         await _one_snapshot(conn)
-        summary = await funnel.summary(conn, span, window_hours=settings.funnel_window_hours)
+        summary = await funnel.tallied(
+            conn, span, window_hours=settings.funnel_window_hours, breakdowns=()
+        )
         mix = await engagement.session_mix(conn, span)
         regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
         ledger = await revenue.ledger(conn, span)

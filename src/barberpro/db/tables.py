@@ -31,6 +31,14 @@ metadata = MetaData(
 )
 
 ID = 128  # longest accepted identifier (session, user, provider, booking ids)
+ONLY_ON = "only_on"  # the Index.info key naming the one database an index is built on
+
+
+def sqlite_only(index: Index) -> Index:
+    """Return ``index``, built on SQLite alone: its ``info`` says so to schema comparisons."""
+    index.info[ONLY_ON] = "sqlite"
+    return index.ddl_if(dialect="sqlite")
+
 
 # Every accepted event, of every type, in one wide table: one INSERT per group commit.
 events = Table(
@@ -233,6 +241,29 @@ funnel_days = Table(
             f"g{k}",
             sqlite_where=text(f"g{k} IS NOT NULL"),
             postgresql_where=text(f"g{k} IS NOT NULL"),
+        )
+        for k in range(2, 6)
+    ),
+    # SQLite's whole-day funnel with breakdowns (migration 0011): units by reach and the median
+    # gaps of each province and device type from indexes, as of each channel above.
+    *(
+        sqlite_only(Index(f"ix_funnel_days_day_{name}_reach", "day", column, "reach"))
+        for name, column in (("province", "province"), ("device", "device_type"))
+    ),
+    *(
+        sqlite_only(
+            Index(
+                f"ix_funnel_days_day_{name}_g{k}",
+                "day",
+                column,
+                f"g{k}",
+                sqlite_where=text(f"g{k} IS NOT NULL"),
+            )
+        )
+        for name, column in (
+            ("province", "province"),
+            ("device", "device_type"),
+            ("channel", "referral_channel"),
         )
         for k in range(2, 6)
     ),
