@@ -198,13 +198,15 @@ class AlertEngine:
             return []
         now = self.clock()
         notifications, entries = await self.evaluate(now)
+        # Shared before anyone is paged: an instance asked for the alerts right after a page
+        # answers with the states it announced, not the round before.
+        await self._publish(now)
         for notification in notifications:
             self.dispatcher.submit(notification)
         try:
             await store.record(self.db, entries)
         except Exception as exc:
             log.error("alert history not recorded", error=str(exc), transitions=len(entries))
-        await self._publish(now)
         if self.gauge is not None:
             self.gauge.update(self.alerts, leading=True)
         return notifications

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro.analytics import engagement, funnel, market, providers, referrals, retention, revenue
 from barberpro.analytics.range import Range
 from barberpro.analytics.recommendations import recommend
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,41 +72,99 @@ async def business_intelligence(
     chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
     async with engine.connect() as conn:
         await _one_snapshot(conn)
-        tallied = await funnel.tallied(
-            conn, span, window_hours=settings.funnel_window_hours, breakdowns=chosen
-        )
-        mix = await engagement.session_mix(conn, span)
-        ledger = await revenue.ledger(conn, span)
+
+        def the_funnel(on: AsyncConnection) -> Coroutine[Any, Any, funnel.Summary]:
+            window = settings.funnel_window_hours
+            return funnel.tallied(on, span, window_hours=window, breakdowns=chosen)
+
+        def the_rest() -> Coroutine[Any, Any, _Sections]:
+            return _sections(conn, span, now_us=now_us, settings=settings, limit=provider_limit)
+
+        async with _same_snapshot(engine, conn) as other:
+            if other is None:
+                tallied, rest = await the_funnel(conn), await the_rest()
+            else:
+                # The funnel is the longest section: a second connection reads it from the
+                # same snapshot while this one reads the others.
+                async with asyncio.TaskGroup() as both:
+                    funnel_task = both.create_task(the_funnel(other))
+                    rest_task = both.create_task(the_rest())
+                tallied, rest = funnel_task.result(), rest_task.result()
         report: dict[str, Any] = {
             "range": span.describe(),
             "funnel": tallied.section,
-            "engagement": await engagement.engagement(
-                conn,
-                span,
-                now_us=now_us,
-                session_timeout_us=settings.session_timeout_us,
-                mix=mix,
-            ),
-            "retention": await retention.retention(conn, span),
-            "providers": await providers.providers(conn, span, limit=provider_limit),
-            "revenue": await revenue.revenue(conn, span, ledger),
-            "market": await market.market(
-                conn, span, min_demand=settings.market_min_demand, mix=mix
-            ),
+            **rest.sections,
             "referrals": await referrals.referrals(
-                conn, span, tallied.by_channel, mix=mix, found=ledger
+                conn, span, tallied.by_channel, mix=rest.mix, found=rest.ledger
             ),
         }
     report["recommendations"] = recommend(report)
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Sections:
+    """The BI sections other than the funnel and referrals, and what referrals read of them."""
+
+    sections: dict[str, Any]
+    mix: engagement.SessionMix
+    ledger: revenue.Ledger
+
+
+async def _sections(
+    conn: AsyncConnection, span: Range, *, now_us: int, settings: ReportSettings, limit: int
+) -> _Sections:
+    """Return the BI sections other than the funnel and referrals, in the report's order."""
+    mix = await engagement.session_mix(conn, span)
+    ledger = await revenue.ledger(conn, span)
+    sections = {
+        "engagement": await engagement.engagement(
+            conn,
+            span,
+            now_us=now_us,
+            session_timeout_us=settings.session_timeout_us,
+            mix=mix,
+        ),
+        "retention": await retention.retention(conn, span),
+        "providers": await providers.providers(conn, span, limit=limit),
+        "revenue": await revenue.revenue(conn, span, ledger),
+        "market": await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix),
+    }
+    return _Sections(sections, mix, ledger)
+
+
+@contextlib.asynccontextmanager
+async def _same_snapshot(
+    engine: AsyncEngine, conn: AsyncConnection
+) -> AsyncIterator[AsyncConnection | None]:
+    """Yield a second connection that reads the snapshot of ``conn`` (PostgreSQL), else None.
+
+    PostgreSQL exports a transaction's snapshot for others to import (as ``pg_dump --jobs``
+    does), so both connections see one state of the database. SQLite cannot share one.
+    """
+    if conn.dialect.name != "postgresql":
+        yield None
+        return
+    snapshot = (await conn.execute(text("SELECT pg_export_snapshot()"))).scalar_one()
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"unexpected snapshot id from PostgreSQL: {snapshot!r}")
+    async with engine.connect() as other:
+        await _one_snapshot(other)
+        # SET TRANSACTION takes no parameters: the id, checked above, is written in.
+        await other.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        yield other
+
+
 async def _one_snapshot(conn: AsyncConnection) -> None:
     """Read every section from one snapshot of the database.
 
-    SQLite's read transaction already is one; PostgreSQL's default (READ COMMITTED) takes a new
-    one per statement, so a commit between two queries (the funnel's counts and its medians,
-    say) could mix two states.
+    Otherwise a commit between two queries (the funnel's counts and its medians, say) could mix
+    two states. PostgreSQL's default (READ COMMITTED) takes a new snapshot per statement: the
+    reports ask for REPEATABLE READ. Python's ``sqlite3`` opens a transaction before a write
+    only, so each SELECT alone would read the latest commit: the reports open one themselves
+    (a WAL reader's snapshot holds from its first read to the end of the transaction).
     """
     if conn.dialect.name == "postgresql":
         await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    elif conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN")
