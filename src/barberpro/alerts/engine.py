@@ -38,6 +38,8 @@ __all__ = ["Alert", "AlertEngine", "inhibited_fingerprints"]
 log = structlog.get_logger(__name__)
 
 ACTIVE = (Phase.PENDING, Phase.FIRING)
+# How long a round waits to share its states before it pages anyway.
+PUBLISH_WAIT_S = 0.5
 
 
 @dataclass(slots=True)
@@ -199,8 +201,15 @@ class AlertEngine:
         now = self.clock()
         notifications, entries = await self.evaluate(now)
         # Shared before anyone is paged: an instance asked for the alerts right after a page
-        # answers with the states it announced, not the round before.
-        await self._publish(now)
+        # answers with the states it announced, not the round before. A slow store delays the
+        # pages by PUBLISH_WAIT_S at most; the states then go out with the next round.
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the engine's
+        # stop (a cancel arriving as the publish completes), and the round loop runs on.
+        try:
+            async with asyncio.timeout(PUBLISH_WAIT_S):
+                await self._publish(now)
+        except TimeoutError:
+            log.warning("alert states not shared in time", wait_s=PUBLISH_WAIT_S)
         for notification in notifications:
             self.dispatcher.submit(notification)
         try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from barberpro.analytics import engagement, funnel, market, providers, referrals, retention, revenue
 from barberpro.analytics.range import Range
@@ -86,9 +87,14 @@ async def business_intelligence(
             else:
                 # The funnel is the longest section: a second connection reads it from the
                 # same snapshot while this one reads the others.
-                async with asyncio.TaskGroup() as both:
-                    funnel_task = both.create_task(the_funnel(other))
-                    rest_task = both.create_task(the_rest())
+                try:
+                    async with asyncio.TaskGroup() as both:
+                        funnel_task = both.create_task(the_funnel(other))
+                        rest_task = both.create_task(the_rest())
+                except ExceptionGroup as failed:  # as if run in turn: the error itself
+                    if len(failed.exceptions) == 1:
+                        raise failed.exceptions[0] from None
+                    raise
                 tallied, rest = funnel_task.result(), rest_task.result()
         report: dict[str, Any] = {
             "range": span.describe(),
@@ -140,9 +146,13 @@ async def _same_snapshot(
     """Yield a second connection that reads the snapshot of ``conn`` (PostgreSQL), else None.
 
     PostgreSQL exports a transaction's snapshot for others to import (as ``pg_dump --jobs``
-    does), so both connections see one state of the database. SQLite cannot share one.
+    does), so both connections see one state of the database. SQLite cannot share one. Only an
+    idle connection of the pool is taken, never waited for: reports that each held one and
+    waited for another could exhaust the pool, which the writer shares.
     """
-    if conn.dialect.name != "postgresql":
+    pool = engine.pool
+    idle = pool.checkedin() if isinstance(pool, QueuePool) else 0
+    if conn.dialect.name != "postgresql" or not idle:
         yield None
         return
     snapshot = (await conn.execute(text("SELECT pg_export_snapshot()"))).scalar_one()
