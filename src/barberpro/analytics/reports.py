@@ -146,13 +146,16 @@ async def _same_snapshot(
     """Yield a second connection that reads the snapshot of ``conn`` (PostgreSQL), else None.
 
     PostgreSQL exports a transaction's snapshot for others to import (as ``pg_dump --jobs``
-    does), so both connections see one state of the database. SQLite cannot share one. Only an
-    idle connection of the pool is taken, never waited for: reports that each held one and
-    waited for another could exhaust the pool, which the writer shares.
+    does), so both connections see one state of the database. SQLite cannot share one. The
+    second connection is taken only when the pool hands it out at once (one idle, or room
+    within its size), never waited for: reports that each held one and waited for another
+    could exhaust the pool, which the writer shares.
     """
     pool = engine.pool
-    idle = pool.checkedin() if isinstance(pool, QueuePool) else 0
-    if conn.dialect.name != "postgresql" or not idle:
+    at_once = isinstance(pool, QueuePool) and (
+        pool.checkedin() > 0 or pool.checkedout() < pool.size()
+    )
+    if conn.dialect.name != "postgresql" or not at_once:
         yield None
         return
     snapshot = (await conn.execute(text("SELECT pg_export_snapshot()"))).scalar_one()
