@@ -25,6 +25,7 @@ from barberpro.config import Settings
 from barberpro.db import migrate
 from barberpro.db.engine import create_engine, create_writer_engine
 from barberpro.db.groupcommit import GroupCommit
+from barberpro.db.retention import Retention
 from barberpro.kv import KeyValueStore, store_from_url
 from barberpro.payments import router as payments_router
 from barberpro.payments import service as payments_service
@@ -47,6 +48,7 @@ class Services:
     payments: payments_service.PaymentsService
     monitor: monitoring.Monitor
     realtime: Realtime
+    retention: Retention
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -93,6 +95,9 @@ def create_app(settings: Settings) -> FastAPI:
             commits=commits,
         ),
         monitor=monitor,
+        retention=Retention(
+            commits, days=settings.retention_days, interval_s=settings.retention_interval_s
+        ),
         realtime=monitoring.realtime(
             settings,
             monitor=monitor,
@@ -113,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         await services.realtime.start()
         await services.alerts.start(services)
         await services.payments.start(services)
+        await services.retention.start()
         # What start-up made (modules, the app, its routes, models, compiled statements) lives
         # as long as the process: freezing it keeps it out of the collector's full passes,
         # which otherwise walk it all (about 150,000 objects, 80 ms with everything else
@@ -126,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
             await services.alerts.stop()  # first: its last notifications go out via realtime
             await services.realtime.stop()
             await services.payments.stop()
+            await services.retention.stop()
             await services.commits.close()
             await services.monitor.stop()
             await services.kv.close()

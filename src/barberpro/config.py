@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     mp_lease_s: float = Field(default=120.0, gt=0)
     mp_poll_s: float = Field(default=1.0, gt=0)
 
+    # --- Retention (barberpro.db.retention) ---
+    # Processed MercadoPago notifications and alert history older than this are deleted, at
+    # start and then every retention_interval_s.
+    retention_days: float = Field(default=30, gt=0)
+    retention_interval_s: float = Field(default=3600, gt=0)
+
     @field_validator(
         "mp_webhook_secret", "mp_access_token", "mp_signature_tolerance_s", mode="before"
     )
