@@ -23,6 +23,7 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from barberpro import background
 from barberpro.alerts import rules as rules_
 from barberpro.alerts import store
 from barberpro.alerts.metrics import AlertsGauge
@@ -159,11 +160,8 @@ class AlertEngine:
 
     async def stop(self) -> None:
         """Stop evaluating and give up the lease so another instance takes over at once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.cancel(self._task)
+        self._task = None
         if self.leader:
             self.leader = False
             with contextlib.suppress(Exception):

@@ -12,7 +12,6 @@ so several instances doing it at once only repeat each other's empty passes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import structlog
 from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from barberpro import background
 from barberpro.db import tables
 from barberpro.db.groupcommit import GroupCommit
 
@@ -111,11 +111,8 @@ class Retention:
 
     async def stop(self) -> None:
         """Stop it (a pass under way stops between batches)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.cancel(self._task)
+        self._task = None
 
     async def run_once(self) -> dict[str, int]:
         """Prune now; return what was deleted per table."""

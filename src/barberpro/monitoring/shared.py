@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
+from barberpro import background
 from barberpro.monitoring.histogram import Stat
 from barberpro.monitoring.windows import KEEP_S, Key, load
 
@@ -197,11 +198,8 @@ class SharedView:
 
     async def stop(self) -> None:
         """Publish a last time (so a stopped worker's requests stay counted), then stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await background.cancel(self._task)
+        self._task = None
         if self._store is not None:
             with contextlib.suppress(Exception):
                 await self.publish()

@@ -18,6 +18,7 @@ import socketio
 import structlog
 from starlette.requests import Request
 
+from barberpro import background
 from barberpro.api.auth import Role, TokenAuth
 from barberpro.monitoring.websockets import ConnectionTracker
 
@@ -71,11 +72,8 @@ class Realtime:
 
     async def stop(self) -> None:
         """Stop pushing, close every connection and the Redis manager's listener."""
-        if self._push_task is not None:
-            self._push_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._push_task
-            self._push_task = None
+        await background.cancel(self._push_task)
+        self._push_task = None
         for sid in list(self._connected()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(sid)
