@@ -183,6 +183,46 @@ async def test_unknown_session_creates_an_implicit_session(client: httpx.AsyncCl
     assert (row["explicit"], row["device_type"], row["event_count"]) == (True, "mobile", 3)
 
 
+async def test_a_batch_spans_its_sessions_with_the_events_it_stores(
+    client: httpx.AsyncClient,
+) -> None:
+    """In one transaction a session's count and span come from the events stored now (a resent
+    one adds nothing), its user from the first event that names one; a start in the same batch
+    is applied first, so its events' user fills in the user it left out."""
+    t0 = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+    def action(event_id: str, minutes: int, user: str | None = None, **extra: Any) -> Any:
+        at = (t0 + timedelta(minutes=minutes)).isoformat()
+        body = {"type": "action", "action": "a", "timestamp": at, **extra}
+        body["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, event_id))
+        return body | ({"user_id": user} if user else {})
+
+    first = [
+        action("e-1", 5, session_id="mixed"),
+        action("e-2", 0, "c-1", session_id="mixed"),
+        action("e-3", 9, "c-2", session_id="mixed"),
+        {"type": "activity", "province": "cordoba", "activity": "search"},  # no session
+        {"type": "session_start", "session_id": "started", "timestamp": t0.isoformat()},
+        action("e-5", 2, "c-9", session_id="started"),
+    ]
+    answer = (await client.post(f"{API}/batch", json={"events": first})).json()
+    assert (answer["stored"], answer["duplicates"]) == (6, 0)
+    second = [
+        action("e-2", 0, "c-1", session_id="mixed"),
+        action("e-6", -2, "c-3", session_id="mixed"),
+    ]
+    answer = (await client.post(f"{API}/batch", json={"events": second})).json()
+    assert (answer["stored"], answer["duplicates"]) == (1, 1)
+    rows = {r["session_id"]: r for r in await _rows(client, tables.sessions)}
+    assert set(rows) == {"mixed", "started"}
+    mixed, started = rows["mixed"], rows["started"]
+    minute = 60 * 1_000_000
+    assert (mixed["explicit"], mixed["event_count"], mixed["user_id"]) == (False, 4, "c-1")
+    assert mixed["last_seen_at"] - mixed["started_at"] == 11 * minute
+    assert (started["explicit"], started["event_count"], started["user_id"]) == (True, 1, "c-9")
+    assert started["last_seen_at"] - started["started_at"] == 2 * minute
+
+
 @pytest.mark.parametrize(
     ("step", "number"),
     [(1, 1), ("search", 1), ("slot_selected", 3), ("PAYMENT_COMPLETED", 5), ("4", 4)],

@@ -7,9 +7,10 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro.db.engine import create_engine, create_writer_engine
@@ -144,3 +145,46 @@ async def test_work_queued_while_the_writer_goes_idle_is_still_written(url: str)
         for i in range(30):
             await asyncio.wait_for(commits.run(_insert, i), timeout=10)
         assert await _stored(engine) == 30
+
+
+async def _pooled_writer(database_url: str, **options: Any) -> tuple[AsyncEngine, GroupCommit]:
+    """An engine holding table ``t`` and a GroupCommit on its pool (the async path)."""
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+    return engine, GroupCommit(engine, **options)
+
+
+async def test_the_writer_keeps_its_connection_while_work_keeps_coming(database_url: str) -> None:
+    """Back-to-back transactions share one checkout (no pool rollback and ping between them);
+    once idle for ``keep_connection_s`` the connection goes back to the pool."""
+    engine, commits = await _pooled_writer(database_url, keep_connection_s=0.2)
+    checkouts: list[object] = []
+    checked_in = asyncio.Event()
+    event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    event.listen(engine.sync_engine.pool, "checkin", lambda *args: checked_in.set())
+    try:
+        for i in range(20):
+            await commits.run(_insert, i)
+        assert (commits.commits, len(checkouts), checked_in.is_set()) == (20, 1, False)
+        async with asyncio.timeout(30):  # a hang guard, not a timing
+            await checked_in.wait()
+        await commits.run(_insert, 20)
+        assert len(checkouts) == 2
+        assert await _stored(engine) == 21
+    finally:
+        await commits.close()
+        await engine.dispose()
+
+
+async def test_closing_an_idle_writer_gives_its_connection_back_at_once(database_url: str) -> None:
+    """close() does not wait out the keep-alive of an idle writer's connection."""
+    engine, commits = await _pooled_writer(database_url, keep_connection_s=3600)
+    try:
+        await commits.run(_insert, 1)
+        assert engine.sync_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+        async with asyncio.timeout(30):  # without the wake-up this would wait an hour
+            await commits.close()
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()

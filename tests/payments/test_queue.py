@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,6 +35,20 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+@pytest.fixture
+async def make_queue(engine: AsyncEngine) -> AsyncIterator[Callable[[Clock], NotificationQueue]]:
+    """Queues on the test's database (each with its own writer), closed after the test."""
+    queues: list[NotificationQueue] = []
+
+    def make(clock: Clock) -> NotificationQueue:
+        queues.append(NotificationQueue(engine, clock=clock))
+        return queues[-1]
+
+    yield make
+    for queue in queues:
+        await queue.close()
+
+
 async def _fill(queue: NotificationQueue, n: int) -> None:
     for i in range(n):
         await queue.enqueue(
@@ -47,9 +61,11 @@ async def _fill(queue: NotificationQueue, n: int) -> None:
         )
 
 
-async def test_enqueue_recognises_a_redelivery(engine: AsyncEngine) -> None:
+async def test_enqueue_recognises_a_redelivery(
+    make_queue: Callable[[Clock], NotificationQueue],
+) -> None:
     """The same (notification id, request id) is stored once; another request id is new."""
-    queue = NotificationQueue(engine, clock=Clock())
+    queue = make_queue(Clock())
 
     async def send(request_id: str) -> tuple[str, bool]:
         return await queue.enqueue(
@@ -70,9 +86,11 @@ async def test_enqueue_recognises_a_redelivery(engine: AsyncEngine) -> None:
     assert (await queue.counts())["pending"] == 2
 
 
-async def test_concurrent_claims_never_share_a_row(engine: AsyncEngine) -> None:
+async def test_concurrent_claims_never_share_a_row(
+    make_queue: Callable[[Clock], NotificationQueue],
+) -> None:
     """Eight workers claiming at once take every row exactly once (SKIP LOCKED / write lock)."""
-    queue = NotificationQueue(engine, clock=Clock())
+    queue = make_queue(Clock())
     await _fill(queue, 160)
 
     async def claimer() -> list[str]:
@@ -91,11 +109,11 @@ async def test_concurrent_claims_never_share_a_row(engine: AsyncEngine) -> None:
 
 
 async def test_an_expired_lease_is_claimed_again_and_the_old_owner_is_ignored(
-    engine: AsyncEngine,
+    make_queue: Callable[[Clock], NotificationQueue],
 ) -> None:
     """After the lease runs out another worker takes the row; the first cannot finish it."""
     clock = Clock()
-    queue = NotificationQueue(engine, clock=clock)
+    queue = make_queue(clock)
     await _fill(queue, 1)
     (first,) = await queue.claim(5, lease_s=30)
     assert await queue.claim(5, lease_s=30) == []
@@ -108,10 +126,12 @@ async def test_an_expired_lease_is_claimed_again_and_the_old_owner_is_ignored(
     assert (await queue.counts())["done"] == 1
 
 
-async def test_retry_waits_and_a_refunded_attempt_is_given_back(engine: AsyncEngine) -> None:
+async def test_retry_waits_and_a_refunded_attempt_is_given_back(
+    make_queue: Callable[[Clock], NotificationQueue],
+) -> None:
     """retry_later hides the row until its time; refund_attempt does not count the attempt."""
     clock = Clock()
-    queue = NotificationQueue(engine, clock=clock)
+    queue = make_queue(clock)
     await _fill(queue, 1)
     (item,) = await queue.claim(1, lease_s=30)
     await queue.retry_later(item, delay_s=10, error="503", http_status=503, refund_attempt=True)
@@ -122,9 +142,11 @@ async def test_retry_waits_and_a_refunded_attempt_is_given_back(engine: AsyncEng
     assert again.attempts == 1
 
 
-async def test_dead_letters_are_listed_and_requeued(engine: AsyncEngine) -> None:
+async def test_dead_letters_are_listed_and_requeued(
+    make_queue: Callable[[Clock], NotificationQueue],
+) -> None:
     """A dead letter is listed with its error and goes back to pending with fresh attempts."""
-    queue = NotificationQueue(engine, clock=Clock())
+    queue = make_queue(Clock())
     await _fill(queue, 2)
     items: list[Notification] = await queue.claim(2, lease_s=30)
     await queue.dead_letter(items[0], error="boom", http_status=500)

@@ -8,6 +8,7 @@ per rollup), and each request is answered only after that transaction has commit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
 from barberpro.db import locks, tables
-from barberpro.db.dialect import CompiledUpsert, InsertNew, upsert
+from barberpro.db.dialect import CompiledUpsert, InsertNew, json_array, upsert
 from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
 
 # SQLite allows 32,766 bound parameters per statement; stay well inside it.
@@ -83,18 +84,21 @@ class EventWriter:
         return answers
 
     async def _write(self, conn: AsyncConnection, items: list[Prepared]) -> list[Outcome]:
-        if conn.dialect.name == "postgresql":
+        postgres = conn.dialect.name == "postgresql"
+        plan = _plan(items)
+        if plan.sessions and postgres:
             # One event transaction at a time across every instance: they all update the same
             # hot rollup rows (this hour's counters, today's sessions), across several
             # statements, so without this two instances can lock them in opposite orders
             # (deadlock) or read a first touch another one is changing. Each instance already
             # has a single writer; this makes it one for the cluster (reads are unaffected).
+            # Without session starts the events' statement takes it first (_pg_events).
             await conn.exec_driver_sql(_PG_WRITER_LOCK)
-        plan = _plan(items)
-        stored_events, event_hashes = await _insert_events(conn, plan.events)
         stored_sessions, session_hashes = await _upsert_session_starts(conn, plan.sessions)
+        stored_events, event_hashes = await _insert_events(conn, plan.events)
         new_events = [plan.events[k].row for k in plan.events if k in stored_events]
-        await _touch_sessions(conn, new_events)
+        if not postgres:  # PostgreSQL's events statement did it
+            await _touch_sessions(conn, new_events)
         touched = {r["session_id"] for r in new_events if r["session_id"] is not None}
         await rollups.apply(
             conn,
@@ -122,6 +126,42 @@ class EventWriter:
 _PG_WRITER_LOCK = f"SELECT pg_advisory_xact_lock({locks.WRITER})"
 
 
+@functools.cache
+def _pg_events(dialect: Any) -> str:
+    """PostgreSQL: the writer lock, the new events and their sessions' spans in one statement.
+
+    One round trip where three statements took three: the lock (an InitPlan, taken before the
+    first row is inserted), ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the ids stored now,
+    and :func:`_touch_sessions`'s upsert fed from those returned rows: each session's count and
+    span over its new events, its user the first one given in the order submitted. Nothing else
+    in the statement reads ``sessions``, so its triggers fire after it as they did before.
+    """
+    columns = ", ".join(c.name for c in tables.events.columns)
+    spans = {
+        "session_id": "i.session_id",
+        "explicit": "false",
+        "user_id": (
+            "(array_agg(i.user_id ORDER BY i.ordinality) FILTER (WHERE i.user_id IS NOT NULL))[1]"
+        ),
+        "started_at": "min(i.occurred_at)",
+        "last_seen_at": "max(i.occurred_at)",
+        "event_count": "count(*)",
+    }
+    select = (
+        f"SELECT {', '.join(spans[name] for name in _SESSION_SPANS.names(dialect))} "
+        "FROM in_ AS i JOIN new_ USING (event_id) WHERE i.session_id IS NOT NULL "
+        "GROUP BY i.session_id ORDER BY i.session_id"
+    )
+    return (
+        f"WITH lock_ AS MATERIALIZED (SELECT pg_advisory_xact_lock({locks.WRITER})), "
+        "in_ AS MATERIALIZED (SELECT * FROM json_populate_recordset(NULL::events, $1::json) "
+        "WITH ORDINALITY WHERE EXISTS (SELECT FROM lock_)), "
+        f"new_ AS ({_NEW_EVENTS.from_select(f'SELECT {columns} FROM in_')}), "
+        f"spans_ AS ({_SESSION_SPANS.from_select(dialect, select)}) "
+        "SELECT event_id FROM new_"
+    )
+
+
 def _plan(items: Iterable[Prepared]) -> _Plan:
     plan = _Plan()
     for item in items:
@@ -145,11 +185,19 @@ async def _existing_hashes(
 async def _insert_events(
     conn: AsyncConnection, events: dict[str, Prepared]
 ) -> tuple[set[str], dict[str, str]]:
-    """Insert new events; return the ids stored now and the stored hashes of the others."""
+    """Insert new events; return the ids stored now and the stored hashes of the others.
+
+    PostgreSQL: the same statement also brings their sessions up to date (see _pg_events).
+    """
     if not events:
         return set(), {}
     table = tables.events
-    stored = await _NEW_EVENTS.execute(conn, [p.row for p in events.values()])
+    rows = [p.row for p in events.values()]
+    if conn.dialect.name == "postgresql":
+        result = await conn.exec_driver_sql(_pg_events(conn.dialect), (json_array(rows),))
+        stored: set[str] = set(result.scalars().all())
+    else:
+        stored = await _NEW_EVENTS.execute(conn, rows)
     others = [k for k in events if k not in stored]
     hashes = await _existing_hashes(conn, table, table.c.event_id, others) if others else {}
     return stored, hashes

@@ -150,14 +150,24 @@ class CompiledUpsert:
         larger statement, as a data-modifying CTE), and that parameter's value. The rows must
         have distinct conflict keys: one statement may not update a row twice.
         """
-        sql, names = self._sql(dialect)
+        names = self.names(dialect)
         text = self._set_based.get((dialect.name, parameter))
         if text is None:
             table = self._build(dialect.name).table
-            conflict = sql[sql.index(" ON CONFLICT") :]
-            text = f"INSERT INTO {table.name} {json_rows(table, names, parameter)}{conflict}"
+            text = self.from_select(dialect, json_select(table, names, parameter))
             self._set_based[(dialect.name, parameter)] = text
         return text, json_array([{name: row[name] for name in names} for row in rows])
+
+    def names(self, dialect: Dialect) -> tuple[str, ...]:
+        """The columns of the compiled statement, in the order its rows give them."""
+        return self._sql(dialect)[1]
+
+    def from_select(self, dialect: Dialect, select: str) -> str:
+        """The same upsert of the rows of ``select`` (SQL giving :meth:`names`, in order)."""
+        sql, names = self._sql(dialect)
+        table = self._build(dialect.name).table
+        conflict = sql[sql.index(" ON CONFLICT") :]
+        return f"INSERT INTO {table.name} ({', '.join(names)}) {select}{conflict}"
 
     def _distinct(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Whether no two of ``rows`` share a conflict key."""
@@ -224,12 +234,17 @@ class InsertNew:
                 self._sqlite_sql[count] = found
         return found
 
+    def from_select(self, select: str) -> str:
+        """PostgreSQL: the same insert of the rows of ``select`` (SQL giving every column in
+        table order), returning the keys inserted."""
+        return (
+            f"INSERT INTO {self._table.name} ({', '.join(self._columns)}) {select} "
+            f"ON CONFLICT ({self._key}) DO NOTHING RETURNING {self._key}"
+        )
+
     def _postgres_sql(self) -> str:
         if self._pg_sql is None:
-            self._pg_sql = (
-                f"INSERT INTO {self._table.name} {json_rows(self._table, self._columns, 1)} "
-                f"ON CONFLICT ({self._key}) DO NOTHING RETURNING {self._key}"
-            )
+            self._pg_sql = self.from_select(json_select(self._table, self._columns, 1))
         return self._pg_sql
 
     async def execute(self, conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
@@ -260,21 +275,20 @@ class InsertNew:
         return stored
 
 
-def json_rows(table: Table, columns: Sequence[str], parameter: int) -> str:
-    """PostgreSQL: ``(<columns>) SELECT <columns>`` from the JSON array of rows ``$<parameter>``.
+def json_select(table: Table, columns: Sequence[str], parameter: int) -> str:
+    """PostgreSQL: ``SELECT <columns>`` from the JSON array of rows ``$<parameter>``.
 
     The rows travel as one text parameter, typed by the table's own row type on the server
     (``json_populate_recordset``): encoding it costs the client one ``orjson`` call, where
     column arrays cost asyncpg a type check per element (about 1 ms of a 32-event transaction).
     Keys the rows hold beyond ``columns`` are ignored.
     """
-    names = ", ".join(columns)
     return (
-        f"({names}) SELECT {names} "
+        f"SELECT {', '.join(columns)} "
         f"FROM json_populate_recordset(NULL::{table.name}, ${parameter}::json)"
     )
 
 
 def json_array(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Return ``rows`` (of str, int, bool or None) as the JSON text :func:`json_rows` reads."""
+    """Return ``rows`` (of str, int, bool or None) as the JSON text :func:`json_select` reads."""
     return orjson.dumps(rows).decode()
