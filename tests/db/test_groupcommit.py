@@ -188,3 +188,31 @@ async def test_closing_an_idle_writer_gives_its_connection_back_at_once(database
         assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
+
+
+async def _insert_in_transaction(conn: AsyncConnection, values: list[int]) -> list[bool]:
+    """Insert ``values``; answer, for each, whether the driver is inside a transaction."""
+    await _insert(conn, values)
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    return [driver.is_in_transaction()] * len(values)
+
+
+async def test_one_statement_batches_run_in_autocommit_on_postgresql(postgres_url: str) -> None:
+    """A batch of one-statement payloads alone sends no BEGIN (the statement is its own
+    transaction); one with any other payload runs in a transaction; the kept connection
+    switches between the two."""
+    engine, commits = await _pooled_writer(postgres_url)
+    try:
+        assert await commits.run(_insert_in_transaction, 1, one_statement=True) is False
+        assert await commits.run(_insert_in_transaction, 2) is True
+        assert await commits.run(_insert_in_transaction, 3, one_statement=True) is False
+        mixed = await asyncio.gather(
+            commits.run(_insert_in_transaction, 4, one_statement=True),
+            commits.run(_insert_in_transaction, 5),
+        )
+        assert mixed == [True, True]
+        assert await _stored(engine) == 5
+    finally:
+        await commits.close()
+        await engine.dispose()

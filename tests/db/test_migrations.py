@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from barberpro.analytics import revenue
 from barberpro.db import locks, migrate, tables
@@ -439,6 +440,19 @@ async def test_payment_hours_are_built_and_kept_by_the_triggers(database_url: st
         await engine.dispose()
 
 
+def _session(sid: str, start: int, user: str | None, **columns: Any) -> dict[str, Any]:
+    """A row of ``sessions`` started (and last seen) at ``start``, with ``columns`` besides."""
+    return {
+        "session_id": sid,
+        "explicit": False,
+        "started_at": start,
+        "last_seen_at": start,
+        "event_count": 1,
+        "user_id": user,
+        **columns,
+    }
+
+
 async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str) -> None:
     """Migration 0009 counts clients' sessions by ART day with each client's first day; the
     triggers follow new sessions, a start moving to another day, a session getting its user or
@@ -450,15 +464,7 @@ async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str)
     at = day * day_us + 3 * 3_600_000_000  # 00:00 ART of that day
 
     def session(sid: str, start: int, user: str | None, kind: str | None = None) -> dict[str, Any]:
-        return {
-            "session_id": sid,
-            "explicit": False,
-            "started_at": start,
-            "last_seen_at": start,
-            "event_count": 1,
-            "user_id": user,
-            "user_type": kind,
-        }
+        return _session(sid, start, user, user_type=kind)
 
     def unit(name: str, first_at: int) -> dict[str, Any]:
         return {"unit": name, "first_at": first_at, "first_session_id": f"s-{name}"}
@@ -481,7 +487,9 @@ async def test_client_days_are_built_and_kept_by_the_triggers(database_url: str)
                     session("d", at + 40, None),
                 ],
             )
-        await migrate.upgrade(engine)
+        # Up to 0011: the units are written by hand here, as the writer wrote them before 0012
+        # (whose PostgreSQL triggers choose them from the sessions).
+        await migrate.upgrade(engine, "0011")
         assert await stored() == {(day, "u1"): (2, day - 3)}
         async with engine.begin() as conn:
             # u2's session comes before its unit (the writer's order); d gets its user u2.
@@ -574,5 +582,62 @@ async def test_upgrade_waits_for_the_writers_of_running_instances(postgres_url: 
             assert not done  # still waiting for the writer's transaction
             await writer.commit()
         await asyncio.wait_for(upgrading, timeout=30)
+    finally:
+        await engine.dispose()
+
+
+async def test_units_follow_the_sessions_written_on_postgresql(postgres_url: str) -> None:
+    """Migration 0012: every statement writing sessions brings the first touches up to date,
+    as the writer's own statement did: the earliest (started_at, session_id) per session id and
+    per user id, an earlier session replacing, the same session refreshing its dimensions, and
+    an upsert choosing over the rows it inserted and those it updated."""
+    engine = create_engine(postgres_url)
+    s, u = tables.sessions, tables.units
+
+    def session(sid: str, start: int, user: str | None, province: str | None = None) -> Any:
+        return _session(sid, start, user, province=province)
+
+    async def units() -> dict[str, tuple[Any, ...]]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(u))
+            return {
+                r.unit: (r.first_at, r.first_session_id, r.province, r.device_type) for r in rows
+            }
+
+    try:
+        await migrate.upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(
+                s.insert(),
+                [
+                    session("b", 20, "c-1", province="AR-C"),
+                    session("a", 20, "c-1"),
+                    session("z", 5, None),
+                ],
+            )
+        assert await units() == {
+            "a": (20, "a", None, None),
+            "b": (20, "b", "AR-C", None),
+            "z": (5, "z", None, None),
+            "c-1": (20, "a", None, None),  # a tie on time: the smaller session id
+        }
+        async with engine.begin() as conn:
+            # A late start gives a its device; c-1 turns out to have come earlier, in z.
+            await conn.execute(s.update().where(s.c.session_id == "a").values(device_type="mobile"))
+            await conn.execute(s.update().where(s.c.session_id == "z").values(user_id="c-1"))
+        found = await units()
+        assert found["a"] == (20, "a", None, "mobile")
+        assert found["c-1"] == (5, "z", None, None)
+        # One upsert that inserts y (c-2, later) and moves b earlier than anything (c-2 too).
+        stmt = pg_insert(s).values([session("y", 30, "c-2"), session("b", 1, "c-2")])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["session_id"],
+            set_={"started_at": stmt.excluded.started_at, "user_id": stmt.excluded.user_id},
+        )
+        async with engine.begin() as conn:
+            await conn.execute(stmt)
+        found = await units()
+        assert (found["y"], found["b"]) == ((30, "y", None, None), (1, "b", "AR-C", None))
+        assert found["c-2"] == (1, "b", "AR-C", None)
     finally:
         await engine.dispose()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import rollups
 from barberpro.analytics.rows import Prepared
+from barberpro.analytics.timebuckets import HOUR_US
 from barberpro.db import locks, tables
 from barberpro.db.dialect import CompiledUpsert, InsertNew, json_array, upsert
 from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
@@ -71,7 +72,13 @@ class EventWriter:
         """
         if not items:
             return []
-        return await self._commits.run(self._write_requests, items, weight=len(items))
+        # On PostgreSQL the writer stores actions, their sessions and counts in one statement.
+        actions_only = self._commits.dialect == "postgresql" and all(
+            item.kind == "event" and item.row["type"] == "action" for item in items
+        )
+        return await self._commits.run(
+            self._write_requests, items, weight=len(items), one_statement=actions_only
+        )
 
     async def _write_requests(
         self, conn: AsyncConnection, requests: list[Sequence[Prepared]]
@@ -128,15 +135,17 @@ _PG_WRITER_LOCK = f"SELECT pg_advisory_xact_lock({locks.WRITER})"
 
 @functools.cache
 def _pg_events(dialect: Any) -> str:
-    """PostgreSQL: the writer lock, the new events and their sessions' spans in one statement.
+    """PostgreSQL: the writer lock, the new events, their sessions and actions in one statement.
 
-    One round trip where three statements took three: the lock (an InitPlan, taken before the
-    first row is inserted), ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the ids stored now,
-    and :func:`_touch_sessions`'s upsert fed from those returned rows: each session's count and
-    span over its new events, its user the first one given in the order submitted. Nothing else
-    in the statement reads ``sessions``, so its triggers fire after it as they did before.
+    - The lock is an InitPlan, taken before the first row is inserted.
+    - ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` the ids stored now, which feed the rest:
+    - :func:`_touch_sessions`'s upsert: each session's count and span over its new events, its
+      user the first one given in the order submitted. The triggers on ``sessions`` then choose
+      the first touches (migration 0012), after the statement, as a statement of their own did.
+    - The hourly action counts of the new actions.
+
+    So a transaction of actions is this one statement (see :meth:`EventWriter.submit`).
     """
-    columns = ", ".join(c.name for c in tables.events.columns)
     spans = {
         "session_id": "i.session_id",
         "explicit": "false",
@@ -147,17 +156,25 @@ def _pg_events(dialect: Any) -> str:
         "last_seen_at": "max(i.occurred_at)",
         "event_count": "count(*)",
     }
-    select = (
-        f"SELECT {', '.join(spans[name] for name in _SESSION_SPANS.names(dialect))} "
-        "FROM in_ AS i JOIN new_ USING (event_id) WHERE i.session_id IS NOT NULL "
-        "GROUP BY i.session_id ORDER BY i.session_id"
+    actions = {"hour": f"i.occurred_at / {HOUR_US}", "action": "i.action", "count": "count(*)"}
+    new = "FROM in_ AS i JOIN new_ USING (event_id) WHERE"
+    spans_sql = _SESSION_SPANS.from_select(
+        dialect,
+        f"SELECT {', '.join(spans[n] for n in _SESSION_SPANS.names(dialect))} {new} "
+        "i.session_id IS NOT NULL GROUP BY i.session_id ORDER BY i.session_id",
     )
+    actions_sql = rollups.ACTIONS.upsert.from_select(
+        dialect,
+        f"SELECT {', '.join(actions[n] for n in rollups.ACTIONS.upsert.names(dialect))} {new} "
+        f"i.type = 'action' GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    columns = ", ".join(c.name for c in tables.events.columns)
     return (
         f"WITH lock_ AS MATERIALIZED (SELECT pg_advisory_xact_lock({locks.WRITER})), "
         "in_ AS MATERIALIZED (SELECT * FROM json_populate_recordset(NULL::events, $1::json) "
         "WITH ORDINALITY WHERE EXISTS (SELECT FROM lock_)), "
         f"new_ AS ({_NEW_EVENTS.from_select(f'SELECT {columns} FROM in_')}), "
-        f"spans_ AS ({_SESSION_SPANS.from_select(dialect, select)}) "
+        f"spans_ AS ({spans_sql}), actions_ AS ({actions_sql}) "
         "SELECT event_id FROM new_"
     )
 

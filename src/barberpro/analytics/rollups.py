@@ -57,13 +57,12 @@ async def apply(
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in new_events:
         by_type[row["type"]].append(row)
-    session_ids = sorted(set(touched_sessions))
-    if conn.dialect.name == "postgresql" and by_type["action"]:
-        await _units_and_actions(conn, session_ids, _action_counts(by_type["action"]))
-    else:
-        await _units(conn, session_ids)
+    if conn.dialect.name != "postgresql":
+        # PostgreSQL: triggers on sessions keep the first touches (migration 0012) and the
+        # events' statement counts the actions (barberpro.analytics.ingest).
+        await _units(conn, sorted(set(touched_sessions)))
         if by_type["action"]:
-            await _ACTIONS.add(conn, _action_counts(by_type["action"]))
+            await ACTIONS.add(conn, _action_counts(by_type["action"]))
     if by_type["funnel"]:
         await _funnel(conn, by_type["funnel"], window_us=settings.funnel_window_us)
     if by_type["activity"]:
@@ -94,32 +93,19 @@ async def _select_in(
 
 
 async def _units(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
-    """Keep each unit's first touch: its session with the smallest (started_at, session_id)."""
+    """SQLite: keep each unit's first touch, its session with the smallest (started_at,
+    session_id); PostgreSQL's triggers make the same choice (migration 0012)."""
     if not session_ids:
         return
-    if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql(_PG_UNITS, (list(session_ids),))
-        return
-    s = tables.sessions
-    columns = [
-        s.c.session_id,
-        s.c.user_id,
-        s.c.started_at,
-        s.c.province,
-        s.c.device_type,
-        s.c.referral_channel,
-    ]
-    if conn.dialect.name == "sqlite":
-        # Plain text for the writer's hottest read: an expanding IN through SQLAlchemy costs a
-        # cache key and a re-render of the list on every transaction.
-        rows: list[Any] = []
-        head = f"SELECT {', '.join(c.name for c in columns)} FROM {s.name} WHERE session_id IN "
-        for start in range(0, len(session_ids), _CHUNK):
-            chunk = tuple(session_ids[start : start + _CHUNK])
-            marks = ", ".join("?" * len(chunk))
-            rows.extend(await conn.exec_driver_sql(f"{head}({marks})", chunk))
-    else:
-        rows = await _select_in(conn, columns, s.c.session_id, session_ids)
+    columns = "session_id, user_id, started_at, province, device_type, referral_channel"
+    # Plain text for the writer's hottest read: an expanding IN through SQLAlchemy costs a
+    # cache key and a re-render of the list on every transaction.
+    rows: list[Any] = []
+    head = f"SELECT {columns} FROM {tables.sessions.name} WHERE session_id IN "
+    for start in range(0, len(session_ids), _CHUNK):
+        chunk = tuple(session_ids[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        rows.extend(await conn.exec_driver_sql(f"{head}({marks})", chunk))
     firsts: dict[str, dict[str, Any]] = {}
     for sid, user_id, started_at, province, device, channel in rows:
         candidate = {
@@ -163,25 +149,6 @@ def _units_upsert(dialect: str) -> Any:
 
 
 _UNITS = CompiledUpsert(_units_upsert, ("unit", *_UNIT_FIELDS), conflict=("unit",))
-
-# PostgreSQL: the same choice made in one statement (one round trip instead of a read and a
-# write): each touched session is a candidate for its session id and its user id, the earliest
-# (started_at, session_id) per unit wins (session ids compared byte-wise, as Python does), and
-# it replaces the stored first touch only when earlier, exactly as _units_upsert does.
-_PG_UNITS = f"""
-INSERT INTO units (unit, {", ".join(_UNIT_FIELDS)})
-SELECT DISTINCT ON (u.unit) u.unit, s.started_at, s.session_id, s.province, s.device_type,
-       s.referral_channel
-FROM sessions AS s CROSS JOIN LATERAL (VALUES (s.session_id), (s.user_id)) AS u(unit)
-WHERE s.session_id = ANY($1::varchar[]) AND u.unit IS NOT NULL
-ORDER BY u.unit, s.started_at, s.session_id COLLATE "C"
-ON CONFLICT (unit) DO UPDATE SET {", ".join(f"{f} = excluded.{f}" for f in _UNIT_FIELDS)}
-WHERE excluded.first_at < units.first_at
-   OR (excluded.first_at = units.first_at
-       AND excluded.first_session_id COLLATE "C" < units.first_session_id)
-   OR (excluded.first_at = units.first_at AND excluded.first_session_id = units.first_session_id
-       AND ({" OR ".join(f"excluded.{f} IS DISTINCT FROM units.{f}" for f in _UNIT_DIMENSIONS)}))
-"""
 
 
 async def _funnel(conn: AsyncConnection, rows: list[dict[str, Any]], *, window_us: int) -> None:
@@ -370,7 +337,7 @@ class _Counter:
         return [dict(zip(self.keys, k, strict=True)) | v for k, v in counts.items()]
 
 
-_ACTIONS = _Counter(tables.action_hourly, ("hour", "action"))
+ACTIONS = _Counter(tables.action_hourly, ("hour", "action"))
 _ACTIVITY = _Counter(tables.activity_hourly, ("hour", "province", "city", "activity"))
 _PROVIDERS = _Counter(tables.provider_hourly, ("hour", "provider_id"))
 
@@ -381,20 +348,6 @@ def _action_counts(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str
         key = (hour_of(r["occurred_at"]), r["action"])
         counts.setdefault(key, {"count": 0})["count"] += 1
     return counts
-
-
-async def _units_and_actions(
-    conn: AsyncConnection, session_ids: list[str], counts: dict[tuple[Any, ...], dict[str, int]]
-) -> None:
-    """PostgreSQL: the first touches and the hourly actions in one statement, one round trip.
-
-    Neither reads what the other writes, so as two data-modifying CTEs of one statement they
-    do exactly what the two statements did, and the event loop pays for one round trip (a
-    wake-up and SQLAlchemy's layers) instead of two.
-    """
-    actions, rows = _ACTIONS.upsert.set_based(conn.dialect, _ACTIONS.rows(counts), parameter=2)
-    sql = f"WITH units_ AS ({_PG_UNITS}), actions_ AS ({actions}) SELECT 1"
-    await conn.exec_driver_sql(sql, (session_ids, rows))
 
 
 async def _activity(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -12,6 +12,10 @@ new request is queued within milliseconds of each commit, and giving the connect
 pool each time costs PostgreSQL two round trips (the pool's rollback on return, its ping on the
 next checkout). After ``keep_connection_s`` without work it goes back to the pool.
 
+A payload can be marked ``one_statement``: its batcher writes it with a single statement (reads
+aside). A batch of only such payloads runs in autocommit on PostgreSQL, where a statement is
+atomic by itself: the same durable write without the BEGIN and COMMIT round trips.
+
 If a batch fails, each payload is retried in a transaction of its own, so one bad write fails
 alone and its neighbours still land.
 
@@ -55,6 +59,7 @@ class _Pending(Generic[P, R]):
     payload: P
     weight: int
     future: asyncio.Future[R]
+    one_statement: bool
 
 
 async def _each(conn: AsyncConnection, operations: list[Operation[Any]]) -> list[Any]:
@@ -110,6 +115,7 @@ class GroupCommit:
     ) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._autocommit = False  # whether self._conn is in autocommit now
         # SQLite: transactions run whole on this engine, in the executor's single thread.
         self._thread_engine = thread_engine
         self._executor = (
@@ -132,14 +138,25 @@ class GroupCommit:
         """Writes waiting for the next transaction."""
         return len(self._pending)
 
-    async def run(self, batcher: Batcher[P, R], payload: P, *, weight: int = 1) -> R:
-        """Write ``payload`` with ``batcher`` in the next transaction; return its result."""
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name."""
+        return str(self._engine.dialect.name)
+
+    async def run(
+        self, batcher: Batcher[P, R], payload: P, *, weight: int = 1, one_statement: bool = False
+    ) -> R:
+        """Write ``payload`` with ``batcher`` in the next transaction; return its result.
+
+        ``one_statement``: the batcher writes this payload, and any other so marked, with one
+        statement, so a batch of them alone may run in autocommit.
+        """
         if self._closed:
             raise WriterUnavailable("the writer is shutting down")
         if len(self._pending) >= self._queue_limit:
             raise WriterUnavailable("the writer is saturated")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(batcher, payload, max(1, weight), future))
+        self._pending.append(_Pending(batcher, payload, max(1, weight), future, one_statement))
         self._arrived.set()
         if self._task is None or self._task.done():
             # A context of its own: the writer serves every request, so it must not carry the
@@ -235,8 +252,14 @@ class GroupCommit:
             # While work keeps coming the writer keeps its connection between transactions: a
             # checkout from the pool costs PostgreSQL a round trip (the pre-ping) each time.
             conn = self._conn if self._conn is not None else await self._engine.connect()
-            self._conn = conn
+            if self._conn is None:
+                self._conn, self._autocommit = conn, False
             try:
+                autocommit = self.dialect == "postgresql" and all(i.one_statement for i in batch)
+                if autocommit != self._autocommit:
+                    level = "AUTOCOMMIT" if autocommit else _default_isolation(conn)
+                    await conn.execution_options(isolation_level=level)
+                    self._autocommit = autocommit
                 async with conn.begin():
                     for batcher, indexes in _groups(batch).items():
                         answers = await batcher(conn, [batch[i].payload for i in indexes])
@@ -263,6 +286,11 @@ class GroupCommit:
                 )
                 _place(results, indexes, _complete(coroutine))
         return results
+
+
+def _default_isolation(conn: AsyncConnection) -> str:
+    """The isolation level the connection's transactions have by default (READ COMMITTED)."""
+    return str(conn.sync_connection.default_isolation_level)  # type: ignore[union-attr]
 
 
 def _groups(batch: list[_Pending[Any, Any]]) -> dict[Any, list[int]]:
