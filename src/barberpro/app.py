@@ -114,6 +114,13 @@ def create_app(settings: Settings) -> FastAPI:
             )
         if settings.migrate_on_start:
             await migrate.upgrade(engine)
+        else:  # `barberpro serve` migrated before starting its workers; else an operator did
+            current, head = await migrate.revision(engine)
+            if current != head:
+                raise RuntimeError(
+                    f"the database schema is at {current or 'nothing'} and this code needs "
+                    f"{head}: run `barberpro migrate` (or set BARBERPRO_MIGRATE_ON_START=true)"
+                )
         await services.monitor.start()
         await services.realtime.start()
         await services.alerts.start(services)

@@ -203,6 +203,8 @@ async def test_one_statement_batches_run_in_autocommit_on_postgresql(postgres_ur
     transaction); one with any other payload runs in a transaction; the kept connection
     switches between the two."""
     engine, commits = await _pooled_writer(postgres_url)
+    checkouts: list[object] = []
+    event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
     try:
         assert await commits.run(_insert_in_transaction, 1, one_statement=True) is False
         assert await commits.run(_insert_in_transaction, 2) is True
@@ -212,7 +214,31 @@ async def test_one_statement_batches_run_in_autocommit_on_postgresql(postgres_ur
             commits.run(_insert_in_transaction, 5),
         )
         assert mixed == [True, True]
-        assert await _stored(engine) == 5
+        for value in range(6, 26):  # one kept connection of each kind, whatever the order
+            await commits.run(_insert_in_transaction, value, one_statement=value % 2 == 0)
+        assert len(checkouts) == 2
+        assert await _stored(engine) == 25
+    finally:
+        await commits.close()
+        await engine.dispose()
+
+
+async def test_a_kept_connection_lost_meanwhile_is_replaced(postgres_url: str) -> None:
+    """The server ends the idle writer's kept connection; the next write still succeeds, on a
+    new connection, instead of failing where the pool's ping would have caught it."""
+    engine, commits = await _pooled_writer(postgres_url, keep_connection_s=3600)
+    try:
+        await commits.run(_insert, 1)
+        async with engine.connect() as conn:
+            ended = await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert ended.scalars().all() == [True]
+        await commits.run(_insert, 2)
+        assert await _stored(engine) == 2
     finally:
         await commits.close()
         await engine.dispose()

@@ -156,7 +156,9 @@ def _pg_events(dialect: Any) -> str:
         "last_seen_at": "max(i.occurred_at)",
         "event_count": "count(*)",
     }
-    actions = {"hour": f"i.occurred_at / {HOUR_US}", "action": "i.action", "count": "count(*)"}
+    # floor(), as hour_of: integer division would round an hour before 1970 towards zero.
+    hour = f"floor(i.occurred_at / {HOUR_US}::numeric)::bigint"
+    actions = {"hour": hour, "action": "i.action", "count": "count(*)"}
     new = "FROM in_ AS i JOIN new_ USING (event_id) WHERE"
     spans_sql = _SESSION_SPANS.from_select(
         dialect,

@@ -10,11 +10,16 @@ whose connections never wait in the busy handler behind each other.
 Between transactions the writer keeps its connection while work keeps coming: under load a
 new request is queued within milliseconds of each commit, and giving the connection back to the
 pool each time costs PostgreSQL two round trips (the pool's rollback on return, its ping on the
-next checkout). After ``keep_connection_s`` without work it goes back to the pool.
+next checkout). After ``keep_connection_s`` without work it goes back to the pool. A kept
+connection found lost (a server restart meanwhile) is replaced and the transaction written on
+the new one, as the pool's ping would have done.
 
 A payload can be marked ``one_statement``: its batcher writes it with a single statement (reads
-aside). A batch of only such payloads runs in autocommit on PostgreSQL, where a statement is
-atomic by itself: the same durable write without the BEGIN and COMMIT round trips.
+aside). A batch of only such payloads, all for one batcher, runs in autocommit on PostgreSQL
+(on a connection of its own), where a statement is atomic by itself: the same durable write
+without the BEGIN and COMMIT round trips. Such a batcher must be idempotent: should it fail
+after its statement committed (in a read after it, say), its payloads are written again, each
+alone, as after any failed batch, and must then find themselves already written.
 
 If a batch fails, each payload is retried in a transaction of its own, so one bad write fails
 alone and its neighbours still land.
@@ -38,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 P = TypeVar("P")
@@ -114,8 +120,14 @@ class GroupCommit:
         thread_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
-        self._conn: AsyncConnection | None = None
-        self._autocommit = False  # whether self._conn is in autocommit now
+        # The connections kept between transactions: one for transactions, and on PostgreSQL
+        # one in autocommit for one-statement batches (keyed by autocommit).
+        self._conns: dict[bool, AsyncConnection] = {}
+        self._autocommit_engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         # SQLite: transactions run whole on this engine, in the executor's single thread.
         self._thread_engine = thread_engine
         self._executor = (
@@ -205,12 +217,12 @@ class GroupCommit:
         while True:
             try:
                 await self._drain_pending()
-                while self._conn is not None and await self._work_arrives():
+                while self._conns and await self._work_arrives():
                     await self._drain_pending()
             finally:
-                # Idle: the connection goes back to the pool until there is work again.
-                if self._conn is not None:
-                    conn, self._conn = self._conn, None
+                # Idle: the connections go back to the pool until there is work again.
+                while self._conns:
+                    _, conn = self._conns.popitem()
                     with contextlib.suppress(Exception):
                         await conn.close()
             # Work queued while the connection was being released finds this task still
@@ -248,30 +260,49 @@ class GroupCommit:
             loop = asyncio.get_running_loop()
             results = await loop.run_in_executor(self._executor, self._write_in_thread, batch)
         else:
-            results = [None] * len(batch)
-            # While work keeps coming the writer keeps its connection between transactions: a
-            # checkout from the pool costs PostgreSQL a round trip (the pre-ping) each time.
-            conn = self._conn if self._conn is not None else await self._engine.connect()
-            if self._conn is None:
-                self._conn, self._autocommit = conn, False
+            groups = _groups(batch)
+            # Autocommit: one batcher, whose payloads all write with one statement.
+            autocommit = (
+                self._autocommit_engine is not None
+                and len(groups) == 1
+                and all(item.one_statement for item in batch)
+            )
+            kept = autocommit in self._conns
             try:
-                autocommit = self.dialect == "postgresql" and all(i.one_statement for i in batch)
-                if autocommit != self._autocommit:
-                    level = "AUTOCOMMIT" if autocommit else _default_isolation(conn)
-                    await conn.execution_options(isolation_level=level)
-                    self._autocommit = autocommit
-                async with conn.begin():
-                    for batcher, indexes in _groups(batch).items():
-                        answers = await batcher(conn, [batch[i].payload for i in indexes])
-                        _place(results, indexes, answers)
-            except BaseException:
-                # The connection may be lost or left mid-way: the next transaction takes a
-                # fresh one, which the pool checks before handing it out.
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    await conn.close()
-                raise
+                results = await self._write_on_connection(batch, groups, autocommit)
+            except DBAPIError as exc:
+                if not (kept and exc.connection_invalidated):
+                    raise
+                # The connection kept since the last transaction was lost meanwhile (the pool
+                # would have pinged it): the transaction never ran, so write it on a new one.
+                results = await self._write_on_connection(batch, groups, autocommit)
         self.commits += 1
+        return results
+
+    async def _write_on_connection(
+        self, batch: list[_Pending[Any, Any]], groups: dict[Any, list[int]], autocommit: bool
+    ) -> list[Any]:
+        """Write ``batch`` on the kept connection of its kind, taken from the pool if none."""
+        results: list[Any] = [None] * len(batch)
+        # While work keeps coming the writer keeps its connections between transactions:
+        # handing one back and taking it again costs PostgreSQL a rollback and a ping.
+        conn = self._conns.get(autocommit)
+        if conn is None:
+            engine = self._autocommit_engine if autocommit else self._engine
+            assert engine is not None
+            conn = self._conns[autocommit] = await engine.connect()
+        try:
+            async with conn.begin():  # in autocommit: no BEGIN, and each statement commits
+                for batcher, indexes in groups.items():
+                    answers = await batcher(conn, [batch[i].payload for i in indexes])
+                    _place(results, indexes, answers)
+        except BaseException:
+            # The connection may be lost or left mid-way: the next transaction takes a fresh
+            # one, which the pool checks before handing it out.
+            del self._conns[autocommit]
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
         return results
 
     def _write_in_thread(self, batch: list[_Pending[Any, Any]]) -> list[Any]:
@@ -286,11 +317,6 @@ class GroupCommit:
                 )
                 _place(results, indexes, _complete(coroutine))
         return results
-
-
-def _default_isolation(conn: AsyncConnection) -> str:
-    """The isolation level the connection's transactions have by default (READ COMMITTED)."""
-    return str(conn.sync_connection.default_isolation_level)  # type: ignore[union-attr]
 
 
 def _groups(batch: list[_Pending[Any, Any]]) -> dict[Any, list[int]]:

@@ -25,7 +25,12 @@ def _upgrade(connection: Connection, target: str = "head") -> None:
         # Instances starting together queue here instead of racing to create tables.
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.MIGRATIONS})
         # Then running instances' writers wait (they take this lock first): a migration that
-        # locks several tables would otherwise deadlock with a writer holding one of them.
+        # locks several tables would otherwise deadlock with a writer holding one of them. A
+        # writer's statement of actions takes it inside that statement, after the statement's
+        # own table locks (events, sessions, action_hourly, in ROW EXCLUSIVE mode): a migration
+        # locking one of those in a stronger mode while such a writer waits here is a cycle,
+        # which PostgreSQL breaks after deadlock_timeout by failing the writer that waited
+        # first; its events are then written again, each request alone, once this commits.
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks.WRITER})
     elif connection.dialect.name == "sqlite":
         # Take the write lock first, so a second process waits (busy_timeout) instead of

@@ -9,11 +9,13 @@ earlier, or when it is the same session with other dimensions (a late session/st
 its device). Written sessions are exactly the sessions the writer touched, so nothing changes
 but where the statement runs; with it the writer's transaction of actions is one statement.
 
-The triggers are named to fire after the other statement triggers on `sessions`
-(`client_days`, `session_days`), as the writer's statement did. An upsert fires the insert
-trigger over its new sessions and the update trigger over its updated ones; as the choice is a
-minimum, choosing over the two sets in turn is choosing over both. SQLite keeps choosing in the
-writer (its sessions are written by one process, in the transaction that reads them).
+An upsert fires the update triggers over its updated sessions, then the insert triggers over
+its new ones; as the choice is a minimum (a session's start only ever moves earlier), choosing
+over the two sets in turn is choosing over both. The other triggers reading `units` come out
+the same whichever runs first: new `client_days` rows read `units.first_at` as it is then, and
+the triggers on `units` bring `client_days`, `funnel_starts` and `payments` up to date whenever
+a first touch moves. SQLite keeps choosing in the writer (its sessions are written by one
+process, in the transaction that reads them).
 
 Revision ID: 0012
 Revises: 0011
