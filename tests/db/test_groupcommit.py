@@ -147,23 +147,31 @@ async def test_work_queued_while_the_writer_goes_idle_is_still_written(url: str)
         assert await _stored(engine) == 30
 
 
-async def _pooled_writer(database_url: str, **options: Any) -> tuple[AsyncEngine, GroupCommit]:
-    """An engine holding table ``t`` and a GroupCommit on its pool (the async path)."""
+@contextlib.asynccontextmanager
+async def _pooled_writer(
+    database_url: str, **options: Any
+) -> AsyncIterator[tuple[AsyncEngine, GroupCommit]]:
+    """An engine holding table ``t`` and a GroupCommit on its pool (the async path), closed
+    and disposed of afterwards."""
     engine = create_engine(database_url)
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
-    return engine, GroupCommit(engine, **options)
+    commits = GroupCommit(engine, **options)
+    try:
+        yield engine, commits
+    finally:
+        await commits.close()
+        await engine.dispose()
 
 
 async def test_the_writer_keeps_its_connection_while_work_keeps_coming(database_url: str) -> None:
     """Back-to-back transactions share one checkout (no pool rollback and ping between them);
     once idle for ``keep_connection_s`` the connection goes back to the pool."""
-    engine, commits = await _pooled_writer(database_url, keep_connection_s=0.2)
-    checkouts: list[object] = []
-    checked_in = asyncio.Event()
-    event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
-    event.listen(engine.sync_engine.pool, "checkin", lambda *args: checked_in.set())
-    try:
+    async with _pooled_writer(database_url, keep_connection_s=0.2) as (engine, commits):
+        checkouts: list[object] = []
+        checked_in = asyncio.Event()
+        event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+        event.listen(engine.sync_engine.pool, "checkin", lambda *args: checked_in.set())
         for i in range(20):
             await commits.run(_insert, i)
         assert (commits.commits, len(checkouts), checked_in.is_set()) == (20, 1, False)
@@ -172,22 +180,16 @@ async def test_the_writer_keeps_its_connection_while_work_keeps_coming(database_
         await commits.run(_insert, 20)
         assert len(checkouts) == 2
         assert await _stored(engine) == 21
-    finally:
-        await commits.close()
-        await engine.dispose()
 
 
 async def test_closing_an_idle_writer_gives_its_connection_back_at_once(database_url: str) -> None:
     """close() does not wait out the keep-alive of an idle writer's connection."""
-    engine, commits = await _pooled_writer(database_url, keep_connection_s=3600)
-    try:
+    async with _pooled_writer(database_url, keep_connection_s=3600) as (engine, commits):
         await commits.run(_insert, 1)
         assert engine.sync_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
         async with asyncio.timeout(30):  # without the wake-up this would wait an hour
             await commits.close()
         assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
-    finally:
-        await engine.dispose()
 
 
 async def _insert_in_transaction(conn: AsyncConnection, values: list[int]) -> list[bool]:
@@ -200,12 +202,11 @@ async def _insert_in_transaction(conn: AsyncConnection, values: list[int]) -> li
 
 async def test_one_statement_batches_run_in_autocommit_on_postgresql(postgres_url: str) -> None:
     """A batch of one-statement payloads alone sends no BEGIN (the statement is its own
-    transaction); one with any other payload runs in a transaction; the kept connection
-    switches between the two."""
-    engine, commits = await _pooled_writer(postgres_url)
-    checkouts: list[object] = []
-    event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
-    try:
+    transaction); one with any other payload runs in a transaction; the writer keeps one
+    connection of each kind."""
+    async with _pooled_writer(postgres_url) as (engine, commits):
+        checkouts: list[object] = []
+        event.listen(engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
         assert await commits.run(_insert_in_transaction, 1, one_statement=True) is False
         assert await commits.run(_insert_in_transaction, 2) is True
         assert await commits.run(_insert_in_transaction, 3, one_statement=True) is False
@@ -218,16 +219,12 @@ async def test_one_statement_batches_run_in_autocommit_on_postgresql(postgres_ur
             await commits.run(_insert_in_transaction, value, one_statement=value % 2 == 0)
         assert len(checkouts) == 2
         assert await _stored(engine) == 25
-    finally:
-        await commits.close()
-        await engine.dispose()
 
 
 async def test_a_kept_connection_lost_meanwhile_is_replaced(postgres_url: str) -> None:
     """The server ends the idle writer's kept connection; the next write still succeeds, on a
     new connection, instead of failing where the pool's ping would have caught it."""
-    engine, commits = await _pooled_writer(postgres_url, keep_connection_s=3600)
-    try:
+    async with _pooled_writer(postgres_url, keep_connection_s=3600) as (engine, commits):
         await commits.run(_insert, 1)
         async with engine.connect() as conn:
             ended = await conn.execute(
@@ -239,6 +236,3 @@ async def test_a_kept_connection_lost_meanwhile_is_replaced(postgres_url: str) -
             assert ended.scalars().all() == [True]
         await commits.run(_insert, 2)
         assert await _stored(engine) == 2
-    finally:
-        await commits.close()
-        await engine.dispose()
