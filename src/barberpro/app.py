@@ -13,9 +13,10 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from barberpro import __version__, monitoring
+from barberpro import __version__
 from barberpro.alerts import router as alerts_router
-from barberpro.alerts import service as alerts_service
+from barberpro.alerts.metrics import AlertsGauge
+from barberpro.alerts.service import Alerts, notifiers_from, rules_from
 from barberpro.analytics import read_router, reports, rollups
 from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
@@ -26,12 +27,22 @@ from barberpro.db import migrate
 from barberpro.db.engine import create_engine, create_writer_engine
 from barberpro.db.groupcommit import GroupCommit
 from barberpro.db.retention import Retention
-from barberpro.kv import KeyValueStore, store_from_url
+from barberpro.kv import Backend, SharedState
+from barberpro.monitoring import dashboard
+from barberpro.monitoring import router as monitoring_router
+from barberpro.monitoring.health import HealthChecker, HealthLimits, database_disk_path
+from barberpro.monitoring.middleware import MonitoringMiddleware
+from barberpro.monitoring.service import Monitor, MonitorConfig
+from barberpro.monitoring.signals import MonitorSignals
 from barberpro.payments import router as payments_router
-from barberpro.payments import service as payments_service
+from barberpro.payments.service import PaymentsConfig, PaymentsService
 from barberpro.realtime.server import Realtime
 
 log = structlog.get_logger(__name__)
+
+#: Paths the HTTP middleware leaves alone: Socket.IO's long-polling requests are held open for
+#: up to the ping interval and would read as very slow requests.
+UNTIMED_PREFIXES = ("/socket.io",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +51,24 @@ class Services:
 
     settings: Settings
     engine: AsyncEngine
-    kv: KeyValueStore
+    shared: SharedState
+    auth: TokenAuth
     commits: GroupCommit
     writer: EventWriter
-    auth: TokenAuth
-    alerts: alerts_service.Alerts
-    payments: payments_service.PaymentsService
-    monitor: monitoring.Monitor
+    monitor: Monitor
     realtime: Realtime
+    alerts: Alerts
+    payments: PaymentsService
     retention: Retention
+    health: HealthChecker
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Return the service for ``settings``; raises ConfigurationError when they cannot run."""
+    """Return the service for ``settings``; raises ConfigurationError when they cannot run.
+
+    The one place the parts are made and wired: each is built once, here, and handed to the
+    parts that use it.
+    """
     settings.check()
     engine = create_engine(
         settings.database_url,
@@ -63,7 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     writer_engine = create_writer_engine(
         settings.database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    kv = store_from_url(settings.redis_url)
+    shared = SharedState(settings.state_url)
+    auth = TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token)
     # The process's single writer: events, rollups and the payments queue share its commits.
     commits = GroupCommit(
         engine,
@@ -71,43 +88,83 @@ def create_app(settings: Settings) -> FastAPI:
         queue_limit=settings.ingest_queue_limit,
         thread_engine=writer_engine,
     )
-    # Built first: it times every statement of the engines from the first one on.
-    monitor = monitoring.build(settings, engine=engine)
+    # Built before anything runs: it times every statement of the engines from the first one.
+    monitor = Monitor(
+        MonitorConfig.from_settings(settings), shared=shared.store if shared.shared else None
+    )
+    monitor.attach(engine)
     if writer_engine is not None:
         monitor.attach(writer_engine)
+    writer = EventWriter(
+        commits,
+        rollup_settings=rollups.RollupSettings(
+            funnel_window_us=int(settings.funnel_window_hours * 3_600_000_000),
+            commission_rate=Decimal(str(settings.commission_rate)),
+        ),
+    )
+
+    async def dashboard_push() -> dict[str, object]:
+        return await dashboard.build(monitor, window_name="1m", window_s=60)
+
+    realtime = Realtime(
+        auth=auth,
+        tracker=monitor.websockets,
+        manager=shared.socketio_manager("barberpro-socketio"),
+        dashboard=dashboard_push,
+        push_interval_s=settings.realtime_push_interval_s,
+    )
+    alerts = Alerts(
+        rules=rules_from(settings),
+        db=engine,
+        kv=shared.store,
+        source=MonitorSignals(monitor),
+        notifiers=notifiers_from(settings, emit=realtime.emit),
+        gauge=AlertsGauge(monitor.registry),
+        enabled=settings.alert_enabled,
+        interval_s=settings.alert_interval_s,
+    )
+    payments = PaymentsService(
+        engine=engine,
+        config=PaymentsConfig.from_settings(settings),
+        writer=writer,
+        commits=commits,
+        recorder=monitor.webhooks,
+        observe=monitor.argentina.observe,
+    )
+    monitor.metrics.add_collector(payments.collector)
+    monitor.dashboard_section("alerts", alerts.dashboard)
+    monitor.dashboard_section("payments", payments.summary)
     services = Services(
         settings=settings,
         engine=engine,
-        kv=kv,
+        shared=shared,
+        auth=auth,
         commits=commits,
-        writer=EventWriter(
-            commits,
-            rollup_settings=rollups.RollupSettings(
-                funnel_window_us=int(settings.funnel_window_hours * 3_600_000_000),
-                commission_rate=Decimal(str(settings.commission_rate)),
-            ),
-        ),
-        auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
-        alerts=alerts_service.build(settings, db=engine, kv=kv),
-        payments=payments_service.PaymentsService(
-            engine=engine,
-            config=payments_service.PaymentsConfig.from_settings(settings),
-            commits=commits,
-        ),
+        writer=writer,
         monitor=monitor,
+        realtime=realtime,
+        alerts=alerts,
+        payments=payments,
         retention=Retention(
             commits, days=settings.retention_days, interval_s=settings.retention_interval_s
         ),
-        realtime=monitoring.realtime(
-            settings,
-            monitor=monitor,
-            auth=TokenAuth(admin=settings.admin_token, ingest=settings.ingest_token),
+        health=HealthChecker(
+            engine=engine,
+            # Only a shared store other instances depend on is worth a health check.
+            kv=shared.store if shared.backend is Backend.REDIS else None,
+            memory_percent=monitor.memory_percent,
+            backlog=lambda: writer.backlog,
+            queue_limit=settings.ingest_queue_limit,
+            disk_path=database_disk_path(settings.database_url),
+            limits=HealthLimits.from_settings(settings),
+            version=__version__,
+            started=monitor.started,
         ),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if services.auth.open:
+        if auth.open:
             log.warning(
                 "no tokens configured: every route is open; set BARBERPRO_ADMIN_TOKEN and "
                 "BARBERPRO_INGEST_TOKEN outside development"
@@ -121,10 +178,10 @@ def create_app(settings: Settings) -> FastAPI:
                     f"the database schema is at {current or 'nothing'} and this code needs "
                     f"{head}: run `barberpro migrate` (or set BARBERPRO_MIGRATE_ON_START=true)"
                 )
-        await services.monitor.start()
-        await services.realtime.start()
-        await services.alerts.start(services)
-        await services.payments.start(services)
+        await monitor.start()
+        await realtime.start()
+        await alerts.start()
+        await payments.start()
         await services.retention.start()
         # What start-up made (modules, the app, its routes, models, compiled statements) lives
         # as long as the process: freezing it keeps it out of the collector's full passes,
@@ -136,13 +193,13 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             gc.unfreeze()
-            await services.alerts.stop()  # first: its last notifications go out via realtime
-            await services.realtime.stop()
-            await services.payments.stop()
+            await alerts.stop()  # first: its last notifications go out via realtime
+            await realtime.stop()
+            await payments.stop()
             await services.retention.stop()
-            await services.commits.close()
-            await services.monitor.stop()
-            await services.kv.close()
+            await commits.close()
+            await monitor.stop()  # publishes its last snapshot to the shared state
+            await shared.close()
             await engine.dispose()
             if writer_engine is not None:
                 writer_engine.dispose()
@@ -160,41 +217,41 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     ingestor = Ingestor(
-        writer=services.writer,
+        writer=writer,
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
         max_future=timedelta(hours=settings.max_future_hours),
-        observe=services.monitor.argentina.observe,
+        observe=monitor.argentina.observe,
     )
-    lean.serve(app, build_router(ingestor, services.auth), prefix="/api/v1")
+    lean.serve(app, build_router(ingestor, auth), prefix="/api/v1")
     report_settings = reports.ReportSettings(
         funnel_window_hours=settings.funnel_window_hours,
         session_timeout_us=int(settings.session_timeout_minutes * 60_000_000),
         market_min_demand=settings.market_min_demand,
     )
+    app.include_router(read_router.build_router(engine, auth, report_settings), prefix="/api/v1")
+    app.include_router(alerts_router.build_router(alerts, auth), prefix="/api/v1")
+    app.include_router(payments_router.build_router(payments, auth), prefix="/api/v1")
     app.include_router(
-        read_router.build_router(engine, services.auth, report_settings), prefix="/api/v1"
-    )
-    app.include_router(alerts_router.build_router(services.alerts, services.auth), prefix="/api/v1")
-    app.include_router(
-        payments_router.build_router(services.payments, services.auth), prefix="/api/v1"
-    )
-    # Keep last: the monitoring middleware must be the outermost to time everything inside.
-    monitoring.install(
-        app,
-        settings=settings,
-        monitor=services.monitor,
-        realtime=services.realtime,
-        auth=services.auth,
-        health=monitoring.health_checker(
-            settings,
-            monitor=services.monitor,
-            engine=engine,
-            kv=kv,
-            backlog=services.writer,
-            version=__version__,
+        monitoring_router.build_router(
+            monitor,
+            auth,
+            services.health,
+            metrics_token=settings.metrics_token,
+            test_routes=settings.test_routes,
+            test_delay_ms=settings.test_route_delay_ms,
         ),
+        prefix="/api/v1",
     )
+    app.include_router(
+        monitoring_router.build_metrics_router(monitor, auth, settings.metrics_token)
+    )
+    app.mount("/socket.io", realtime.asgi, name="socket.io")
+    if monitor.config.enabled:
+        # Added last, so it is the outermost user middleware and times everything inside.
+        app.add_middleware(
+            MonitoringMiddleware, recorder=monitor.http, exclude_prefixes=UNTIMED_PREFIXES
+        )
     return app
 
 

@@ -58,6 +58,12 @@ def serve(
         # so no earlier run's counts leak in; set before the workers start and import it.
         metrics_dir = tempfile.mkdtemp(prefix="barberpro-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    state_dir = None
+    if workers > 1 and settings.state_url.startswith("memory://"):
+        # One process's memory is no shared state: the workers share alert leadership and
+        # states and the monitoring windows through a directory of their own for this run.
+        state_dir = tempfile.mkdtemp(prefix="barberpro-state-")
+        os.environ["BARBERPRO_SHARED_STATE_URL"] = Path(state_dir).as_uri()
     try:
         uvicorn.run(
             "barberpro.app:app_from_env",
@@ -70,8 +76,9 @@ def serve(
             lifespan="on",
         )
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        for scratch in (metrics_dir, state_dir):
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -104,7 +111,7 @@ def doctor() -> None:
 async def _doctor(settings: Settings) -> bool:
     from barberpro.db import migrate
     from barberpro.db.engine import create_engine
-    from barberpro.kv import store_from_url
+    from barberpro.kv import SharedState
 
     healthy = True
 
@@ -133,18 +140,21 @@ async def _doctor(settings: Settings) -> bool:
         say(False, f"database: cannot reach {url}: {exc.__class__.__name__}: {exc}")
     finally:
         await engine.dispose()
-    if settings.redis_url is None:
-        console.print("[yellow]![/yellow] redis: not configured; live state stays in this process")
+    state = SharedState(settings.state_url)
+    if not state.shared:
+        console.print(
+            "[yellow]![/yellow] shared state: in this process (set BARBERPRO_SHARED_STATE_URL "
+            "or BARBERPRO_REDIS_URL to share it between instances)"
+        )
     else:
-        store = store_from_url(settings.redis_url)
         try:
-            answered = await store.ping()
+            answered = await state.store.ping()
         finally:
-            await store.close()
+            await state.close()
         say(
             answered,
-            f"redis: {'answers' if answered else 'does not answer'} at "
-            f"{_safe_url(settings.redis_url)}",
+            f"{state.backend.value}: {'answers' if answered else 'does not answer'} at "
+            f"{_safe_url(settings.state_url)}",
         )
     return healthy
 

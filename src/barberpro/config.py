@@ -21,6 +21,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
+    # Shared state (alert leadership and states, monitoring windows, Socket.IO rooms):
+    # memory:// (one process), file:///dir (the workers of one host) or redis://host/db. The
+    # older BARBERPRO_REDIS_URL is used when this is unset.
+    shared_state_url: str | None = None
     redis_url: str | None = None
     admin_token: SecretStr | None = None
     ingest_token: SecretStr | None = None
@@ -160,6 +164,11 @@ class Settings(BaseSettings):
         """True when no token is configured, so every route is open (development only)."""
         return self.admin_token is None and self.ingest_token is None
 
+    @property
+    def state_url(self) -> str:
+        """The URL of the shared state: the shared-state URL, else the Redis URL, else memory."""
+        return self.shared_state_url or self.redis_url or "memory://"
+
     def problems(self) -> list[str]:
         """Return what stops these settings from running, in plain words (empty when fine)."""
         found: list[str] = []
@@ -178,6 +187,13 @@ class Settings(BaseSettings):
             ("redis://", "rediss://", "memory://")
         ):
             found.append("BARBERPRO_REDIS_URL must start with redis://, rediss:// or memory://")
+        if self.shared_state_url is not None and not self.shared_state_url.startswith(
+            ("redis://", "rediss://", "memory://", "file:///")
+        ):
+            found.append(
+                "BARBERPRO_SHARED_STATE_URL must start with memory://, file:///, redis:// or "
+                "rediss://"
+            )
         found.extend(self._mercadopago_problems())
         from barberpro.alerts.rules import RuleError, load_rules  # alerts imports this module
 

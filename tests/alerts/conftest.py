@@ -42,6 +42,9 @@ class Recorder:
         """Keep the notification."""
         self.sent.append(notification)
 
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
     def statuses(self) -> list[tuple[str, str]]:
         """Return (alertname, status) of each notification, in order."""
         return [(n.alertname, n.status) for n in self.sent]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +15,8 @@ from barberpro.alerts.notify import Dispatcher
 from barberpro.alerts.rules import DEFAULT_RULES, Rule
 from barberpro.alerts.signals import Sample
 from barberpro.alerts.silences import Matcher, Silence
-from barberpro.kv import KeyValueStore, MemoryStore, store_from_url
+from barberpro.kv import KeyValueStore, SharedState
+from barberpro.kv.memory import MemoryStore
 from tests.alerts.conftest import Clock, Recorder, Signals
 from tests.conftest import REDIS_URL
 
@@ -205,13 +207,19 @@ async def test_rule_selector_and_window_reach_the_source(db: AsyncEngine) -> Non
 
 
 @pytest.mark.parametrize(
-    "kv_url", [pytest.param("memory://"), pytest.param(REDIS_URL, marks=pytest.mark.redis)]
+    "kv_url",
+    [
+        pytest.param("memory://", id="memory"),
+        pytest.param("directory", id="directory"),
+        pytest.param(REDIS_URL, id="redis", marks=pytest.mark.redis),
+    ],
 )
 async def test_only_the_leader_evaluates_and_a_successor_carries_on(
-    db: AsyncEngine, kv_url: str
+    db: AsyncEngine, kv_url: str, tmp_path: Path
 ) -> None:
     """Two engines on one store: one evaluates; after it stops the other takes over silently."""
-    kv = store_from_url(kv_url)
+    state = SharedState(tmp_path.as_uri() if kv_url == "directory" else kv_url)
+    kv = state.store
     prefix = f"test:alerts:{uuid.uuid4().hex}"
     signals, clock = Signals(p95(175)), Clock()
     first, first_sent = make_engine(
@@ -239,4 +247,4 @@ async def test_only_the_leader_evaluates_and_a_successor_carries_on(
         await second.stop()
         await first.dispatcher.stop()
         await second.dispatcher.stop()
-        await kv.close()
+        await state.close()

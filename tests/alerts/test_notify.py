@@ -112,6 +112,9 @@ class Stuck:
         """Wait for the test to release it."""
         await self.release.wait()
 
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
 
 async def test_a_stuck_notifier_blocks_neither_submit_nor_the_others() -> None:
     """submit returns at once, and the other notifiers deliver while one hangs."""

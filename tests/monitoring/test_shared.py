@@ -7,16 +7,18 @@ from pathlib import Path
 
 import pytest
 
+from barberpro.kv import KeyValueStore, SharedState
 from barberpro.monitoring.service import Monitor, MonitorConfig
+from barberpro.monitoring.signals import MonitorSignals
 from tests.conftest import REDIS_URL
 
 KEY = ("http", "/api/v1/analytics/action", "POST", "2xx")
 
 
-def _pair(**config: object) -> tuple[Monitor, Monitor]:
+def _pair(shared: KeyValueStore) -> tuple[Monitor, Monitor]:
     return (
-        Monitor(MonitorConfig(instance="api-a", **config)),  # type: ignore[arg-type]
-        Monitor(MonitorConfig(instance="api-b", **config)),  # type: ignore[arg-type]
+        Monitor(MonitorConfig(instance="api-a"), shared=shared),
+        Monitor(MonitorConfig(instance="api-b"), shared=shared),
     )
 
 
@@ -37,7 +39,7 @@ async def _exercise(a: Monitor, b: Monitor) -> None:
         stat = merged.series[KEY]
         assert (stat.count, stat.errors) == (8, 5)
         assert {p["id"] for p in merged.processes} == {a.process_id, b.process_id}
-        connections = await a.signals.sample("concurrent_connections", window_s=60, labels={})
+        connections = await MonitorSignals(a).sample("concurrent_connections", window_s=60, labels={})
         assert connections.value == 1
     finally:
         await a.stop()
@@ -46,39 +48,33 @@ async def _exercise(a: Monitor, b: Monitor) -> None:
 
 async def test_file_snapshots_merge_processes(tmp_path: Path) -> None:
     """Two workers sharing a directory see 3 + 5 requests as 8, whoever is asked."""
-    a, b = _pair(multiprocess_dir=str(tmp_path))
-    await _exercise(a, b)
+    state = SharedState(tmp_path.as_uri())
+    try:
+        await _exercise(*_pair(state.store))
+    finally:
+        await state.close()
 
 
 @pytest.mark.redis
 async def test_redis_snapshots_merge_instances() -> None:
     """Two instances sharing Redis see each other's requests exactly once."""
-    from redis.asyncio import Redis
-
-    from barberpro.monitoring import shared
-
     key = f"barberpro:test:{uuid.uuid4().hex}"
-    original = shared.REDIS_KEY
-    shared.REDIS_KEY = key
+    state = SharedState(REDIS_URL)
     try:
-        a, b = _pair(redis_url=REDIS_URL)
+        a, b = _pair(state.store)
+        a.shared._key = b.shared._key = key  # this test's own hash in the suite's database
         await _exercise(a, b)
     finally:
-        shared.REDIS_KEY = original
-        client = Redis.from_url(REDIS_URL)
-        await client.delete(key)
-        await client.aclose()
+        await state.store.hdel(key, a.process_id, b.process_id)
+        await state.close()
 
 
 async def test_a_silent_peer_keeps_its_counts_but_not_its_gauges(tmp_path: Path) -> None:
     """A stopped worker's requests stay in the windows; its connections stop counting."""
     clock_a = [1_800_000_000.0]
-    a = Monitor(
-        MonitorConfig(instance="a", multiprocess_dir=str(tmp_path)), clock=lambda: clock_a[0]
-    )
-    b = Monitor(
-        MonitorConfig(instance="b", multiprocess_dir=str(tmp_path)), clock=lambda: clock_a[0]
-    )
+    store = SharedState(tmp_path.as_uri()).store
+    a = Monitor(MonitorConfig(instance="a"), shared=store, clock=lambda: clock_a[0])
+    b = Monitor(MonitorConfig(instance="b"), shared=store, clock=lambda: clock_a[0])
     b.ring.record(KEY, 1.0)
     b.websockets.opened("sid-1")
     await b.shared.publish()

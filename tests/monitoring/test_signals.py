@@ -1,4 +1,4 @@
-"""services.monitor.signals answers the alert engine's signals over the merged windows."""
+"""MonitorSignals answers the alert engine's signals over the merged windows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from barberpro.alerts.signals import SIGNALS, SignalSource
+from barberpro.monitoring.signals import MonitorSignals
 from barberpro.monitoring.service import Monitor, MonitorConfig
 
 SLOW = "/api/v1/monitoring/test/slow"
@@ -21,7 +22,7 @@ async def test_http_signals_by_route(sqlite_app: Callable[..., Any]) -> None:
         assert (await client.get(SLOW, params={"ms": 0, "status": 500})).status_code == 500
         await client.get("/api/v1/monitoring/health")
         monitor: Monitor = client.app.state.services.monitor
-        source: SignalSource = monitor.signals
+        source: SignalSource = MonitorSignals(monitor)
         route = {"route": SLOW}
         p95 = await source.sample("http_p95_ms", window_s=60, labels=route)
         errors = await source.sample("http_error_rate", window_s=300, labels=route)
@@ -39,7 +40,7 @@ async def test_every_contract_signal_answers() -> None:
     monitor = Monitor(MonitorConfig())
     monitor.system.sample()
     answers = {
-        name: await monitor.signals.sample(name, window_s=300, labels={}) for name in SIGNALS
+        name: await MonitorSignals(monitor).sample(name, window_s=300, labels={}) for name in SIGNALS
     }
     assert answers["http_p95_ms"].value is None
     assert answers["http_p95_ms"].count == 0
@@ -59,10 +60,10 @@ async def test_webhook_failure_rate_and_connections() -> None:
     monitor.webhooks.record(provider="other", event_type="x", success=False, processing_ms=1)
     monitor.websockets.opened("sid-1")
     monitor.websockets.report(instance="ws-1", active=5, opened=5, closed=0, errors=0)
-    mp = await monitor.signals.sample(
+    mp = await MonitorSignals(monitor).sample(
         "webhook_failure_rate", window_s=300, labels={"provider": "mercadopago"}
     )
-    connections = await monitor.signals.sample("concurrent_connections", window_s=60, labels={})
+    connections = await MonitorSignals(monitor).sample("concurrent_connections", window_s=60, labels={})
     assert mp.value == pytest.approx(0.25)
     assert mp.count == 4
     assert connections.value == 6
@@ -72,6 +73,6 @@ async def test_unknown_signal_or_label_is_refused() -> None:
     """An unknown signal raises KeyError; a label the signal lacks raises ValueError."""
     monitor = Monitor(MonitorConfig())
     with pytest.raises(KeyError):
-        await monitor.signals.sample("cpu_temperature", window_s=60, labels={})
+        await MonitorSignals(monitor).sample("cpu_temperature", window_s=60, labels={})
     with pytest.raises(ValueError, match="rout"):
-        await monitor.signals.sample("http_p95_ms", window_s=60, labels={"rout": "/x"})
+        await MonitorSignals(monitor).sample("http_p95_ms", window_s=60, labels={"rout": "/x"})

@@ -16,7 +16,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -26,64 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from barberpro import background
 from barberpro.alerts import rules as rules_
 from barberpro.alerts import store
+from barberpro.alerts.alert import ACTIVE, Alert
 from barberpro.alerts.metrics import AlertsGauge
 from barberpro.alerts.notify import Dispatcher, Notification
 from barberpro.alerts.rules import Rule
 from barberpro.alerts.signals import Sample, SignalSource
 from barberpro.alerts.silences import Silence, silenced_by
-from barberpro.alerts.state import INACTIVE, AlertState, Phase, Transition, step
+from barberpro.alerts.state import AlertState, Phase, Transition, step
 from barberpro.kv import KeyValueStore
 
-__all__ = ["Alert", "AlertEngine", "inhibited_fingerprints"]
+__all__ = ["AlertEngine", "inhibited_fingerprints"]
 
 log = structlog.get_logger(__name__)
 
-ACTIVE = (Phase.PENDING, Phase.FIRING)
 # How long a round waits to share its states before it pages anyway.
 PUBLISH_WAIT_S = 0.5
-
-
-@dataclass(slots=True)
-class Alert:
-    """The live alert of one rule: its identity, its state and whether a page went out."""
-
-    rule: Rule
-    labels: Mapping[str, str]
-    fingerprint: str
-    state: AlertState = INACTIVE
-    # True once its firing was notified, until its resolution is: a resolved message is only
-    # sent for a firing one that was sent, and a firing one that was muted is sent on unmute.
-    notified: bool = False
-    silenced_by: Sequence[str] = field(default_factory=tuple)
-    inhibited: bool = False
-
-    @classmethod
-    def of(cls, rule: Rule) -> Alert:
-        """Return the inactive alert of ``rule``."""
-        labels = rules_.alert_labels(rule)
-        return cls(rule=rule, labels=labels, fingerprint=rules_.fingerprint(labels))
-
-    def view(self) -> dict[str, Any]:
-        """Return the alert as JSON-able data for the API and the dashboard."""
-        s = self.state
-        return {
-            "alertname": self.rule.name,
-            "fingerprint": self.fingerprint,
-            "state": s.phase.value,
-            "severity": self.rule.severity,
-            "labels": dict(self.labels),
-            "summary": self.rule.summary,
-            "value": s.value,
-            "threshold": self.rule.threshold,
-            "since": s.changed_at,
-            "active_since": s.active_since,
-            "fired_at": s.fired_at,
-            "resolved_at": s.resolved_at,
-            "silenced": bool(self.silenced_by),
-            "silenced_by": list(self.silenced_by),
-            "inhibited": self.inhibited,
-            "notified": self.notified,
-        }
 
 
 def inhibited_fingerprints(alerts: Iterable[Alert]) -> set[str]:
@@ -126,6 +82,8 @@ class AlertEngine:
         db: AsyncEngine,
         kv: KeyValueStore,
         dispatcher: Dispatcher,
+        source: SignalSource | None = None,
+        gauge: AlertsGauge | None = None,
         interval_s: float = 10.0,
         lease_s: float | None = None,
         clock: Callable[[], float] = time.time,
@@ -134,7 +92,8 @@ class AlertEngine:
     ) -> None:
         self.rules = tuple(rules)
         self.alerts = [Alert.of(rule) for rule in self.rules]
-        self.source: SignalSource | None = None
+        # None: nothing to evaluate (the API still answers); tests put a fixed source here.
+        self.source = source
         self.db = db
         self.kv = kv
         self.dispatcher = dispatcher
@@ -147,7 +106,7 @@ class AlertEngine:
         self.state_key = f"{key_prefix}:state"
         self.leader = False
         self.evaluated_at: float | None = None
-        self.gauge: AlertsGauge | None = None
+        self.gauge = gauge
         self._task: asyncio.Task[None] | None = None
         self._warned_no_source = False
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from barberpro.alerts.alert import Alert
 from barberpro.alerts.state import Phase
-
-if TYPE_CHECKING:
-    from barberpro.alerts.engine import Alert
 
 __all__ = ["AlertsGauge"]
 

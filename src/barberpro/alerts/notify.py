@@ -125,8 +125,19 @@ class Notifier(Protocol):
         """Deliver one notification; raising logs the failure and moves on."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what sending holds (an HTTP client); called when the dispatcher stops."""
+        ...
 
-class LogNotifier:
+
+class _NothingToClose:
+    """For notifiers that hold nothing between notifications."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class LogNotifier(_NothingToClose):
     """Writes each notification as a structured log event."""
 
     name = "log"
@@ -171,11 +182,17 @@ class WebhookNotifier:
         self._url = url
         self._attempts = attempts
         self._backoff_s = backoff_s
-        self._client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        self._timeout_s = timeout_s
+        self._transport = transport
+        # Made on the first page and closed by aclose: it belongs to one run of the app.
+        self._client: httpx.AsyncClient | None = None
 
     async def send(self, notification: Notification) -> None:
         """POST the payload; retries transport errors, 429 and 5xx with exponential backoff."""
         body = webhook_payload(notification)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport)
+        client = self._client
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=self._backoff_s, max=10),
@@ -183,18 +200,20 @@ class WebhookNotifier:
             reraise=True,
         ):
             with attempt:
-                response = await self._client.post(self._url, json=body)
+                response = await client.post(self._url, json=body)
                 response.raise_for_status()
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the HTTP client (a later page opens a new one)."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 Emit = Callable[..., Awaitable[None]]
 
 
-class RealtimeNotifier:
+class RealtimeNotifier(_NothingToClose):
     """Pushes every transition to the Socket.IO room "alerts" (a live view, not a page)."""
 
     name = "realtime"
@@ -276,9 +295,7 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
         for notifier in self.notifiers:
-            close = getattr(notifier, "aclose", None)
-            if close is not None:
-                await close()
+            await notifier.aclose()
 
     async def _work(self, notifier: Notifier, queue: asyncio.Queue[Notification]) -> None:
         while True:

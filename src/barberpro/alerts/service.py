@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,11 +12,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.alerts import store
-from barberpro.alerts.engine import Alert, AlertEngine
-from barberpro.alerts.local import DirectoryStore
+from barberpro.alerts.alert import Alert
+from barberpro.alerts.engine import AlertEngine
 from barberpro.alerts.metrics import AlertsGauge
 from barberpro.alerts.notify import (
     Dispatcher,
+    Emit,
     LogNotifier,
     Notifier,
     RealtimeNotifier,
@@ -26,12 +25,13 @@ from barberpro.alerts.notify import (
     iso,
 )
 from barberpro.alerts.rules import Rule, RuleError, load_rules
+from barberpro.alerts.signals import SignalSource
 from barberpro.alerts.silences import Matcher, Silence
 from barberpro.alerts.state import Phase
 from barberpro.config import ConfigurationError, Settings
 from barberpro.kv import KeyValueStore
 
-__all__ = ["Alerts", "build"]
+__all__ = ["Alerts", "notifiers_from", "rules_from"]
 
 log = structlog.get_logger(__name__)
 
@@ -46,40 +46,31 @@ def rules_from(settings: Settings) -> tuple[Rule, ...]:
         raise ConfigurationError(str(exc)) from exc
 
 
-def build(
+def notifiers_from(
     settings: Settings,
     *,
-    db: AsyncEngine,
-    kv: KeyValueStore,
-    clock: Callable[[], float] = time.time,
+    emit: Emit | None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> Alerts:
-    """Return the alerts service for ``settings`` (nothing runs until :meth:`Alerts.start`).
-
-    Without Redis, the workers of ``barberpro serve --workers N`` share the lease and the
-    states through the run's directory (``PROMETHEUS_MULTIPROC_DIR``, set by the CLI).
-    """
-    shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    redis = (settings.redis_url or "").startswith(("redis://", "rediss://"))
-    store: KeyValueStore = kv
-    if shared_dir and not redis:
-        store = DirectoryStore(Path(shared_dir) / "alerts")
-    return Alerts(
-        rules=rules_from(settings),
-        db=db,
-        kv=store,
-        enabled=settings.alert_enabled,
-        interval_s=settings.alert_interval_s,
-        webhook_url=settings.alert_webhook_url,
-        webhook_timeout_s=settings.alert_webhook_timeout_s,
-        webhook_attempts=settings.alert_webhook_attempts,
-        clock=clock,
-        webhook_transport=webhook_transport,
-    )
+) -> list[Notifier]:
+    """Return the notifiers ``settings`` ask for: the log always, the webhook when a URL is
+    set, and the Socket.IO room "alerts" when ``emit`` reaches it."""
+    notifiers: list[Notifier] = [LogNotifier()]
+    if settings.alert_webhook_url:
+        notifiers.append(
+            WebhookNotifier(
+                settings.alert_webhook_url,
+                timeout_s=settings.alert_webhook_timeout_s,
+                attempts=settings.alert_webhook_attempts,
+                transport=webhook_transport,
+            )
+        )
+    if emit is not None:
+        notifiers.append(RealtimeNotifier(emit))
+    return notifiers
 
 
 class Alerts:
-    """Owns the engine and its notifiers; wires itself to monitoring when that exists."""
+    """Owns the engine and its notifiers, and answers what the API and the dashboard show."""
 
     def __init__(
         self,
@@ -87,77 +78,39 @@ class Alerts:
         rules: Sequence[Rule],
         db: AsyncEngine,
         kv: KeyValueStore,
+        source: SignalSource | None,
+        notifiers: Sequence[Notifier],
+        gauge: AlertsGauge | None = None,
         enabled: bool = True,
         interval_s: float = 10.0,
-        webhook_url: str | None = None,
-        webhook_timeout_s: float = 5.0,
-        webhook_attempts: int = 3,
         clock: Callable[[], float] = time.time,
-        webhook_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.db = db
-        self.kv = kv
         self.enabled = enabled
         self.clock = clock
-        self._webhook_url = webhook_url or None
-        self._webhook_timeout_s = webhook_timeout_s
-        self._webhook_attempts = webhook_attempts
-        self._webhook_transport = webhook_transport
         self.engine = AlertEngine(
             rules=rules,
             db=db,
             kv=kv,
-            dispatcher=Dispatcher(()),
+            dispatcher=Dispatcher(notifiers),
+            source=source,
+            gauge=gauge,
             interval_s=interval_s,
             clock=clock,
         )
 
-    async def start(self, services: object) -> None:
-        """Connect to the monitoring parts of ``services`` that exist, then start evaluating.
-
-        Monitoring (signals, metrics registry, dashboard) and realtime are optional: without
-        them the engine has nothing to evaluate and nobody to push to, but the API works.
-        """
-        monitor = getattr(services, "monitor", None)
-        self.engine.source = getattr(monitor, "signals", None)
-        notifiers: list[Notifier] = [LogNotifier()]
-        if self._webhook_url is not None:
-            # Made here, not in __init__: its HTTP client belongs to this run of the lifespan.
-            notifiers.append(
-                WebhookNotifier(
-                    self._webhook_url,
-                    timeout_s=self._webhook_timeout_s,
-                    attempts=self._webhook_attempts,
-                    transport=self._webhook_transport,
-                )
-            )
-        realtime = getattr(services, "realtime", None)
-        emit = getattr(realtime, "emit", None)
-        if emit is not None:
-            notifiers.append(RealtimeNotifier(emit))
-        self.engine.dispatcher = Dispatcher(notifiers)
+    async def start(self) -> None:
+        """Start the notifiers, then evaluating (when enabled)."""
         self.engine.dispatcher.start()
-        registry = getattr(monitor, "registry", None)
-        if registry is None:
-            registry = getattr(getattr(monitor, "metrics", None), "registry", None)
-        if registry is not None and self.engine.gauge is None:
-            self.engine.gauge = AlertsGauge(registry)
+        if self.engine.gauge is not None:
             self.engine.gauge.update(self.engine.alerts, leading=False)
-        add_section = getattr(monitor, "dashboard_section", None)
-        if add_section is not None:
-            add_section("alerts", self.dashboard)
         if self.enabled:
             self.engine.start()
 
     async def stop(self) -> None:
-        """Stop evaluating, deliver queued notifications, unregister the metric."""
+        """Stop evaluating, then deliver the queued notifications."""
         await self.engine.stop()
         await self.engine.dispatcher.stop()
-        if isinstance(self.kv, DirectoryStore):  # ours; the app's shared store closes itself
-            await self.kv.close()
-        if self.engine.gauge is not None:
-            self.engine.gauge.close()
-            self.engine.gauge = None
 
     # -- silences ----------------------------------------------------------------------------
 

@@ -1,14 +1,34 @@
-"""Key-value store chosen by URL: ``memory://`` in one process, ``redis://`` shared by instances."""
+"""Shared state chosen by one URL: ``memory://``, ``file:///dir`` or ``redis://host:port/db``.
+
+Everything the processes of one deployment share comes from :class:`SharedState`: the alert
+engine's leadership lease and states, the monitoring windows every process publishes, and
+Socket.IO's client manager (which reaches the clients of every instance). The backend follows
+the deployment:
+
+- ``memory://``: one process; nothing is shared and nothing is published;
+- ``file:///path``: the workers of one host (``barberpro serve --workers N`` makes a fresh
+  directory per run); leases are files guarded by ``flock``;
+- ``redis://`` or ``rediss://``: several instances behind a load balancer.
+
+Drivers are imported only when their backend is chosen.
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Protocol
-from urllib.parse import urlsplit
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["Backend", "KeyValueStore", "SharedState", "UnsupportedURL"]
+
+
+class UnsupportedURL(ValueError):
+    """The URL names no shared-state backend this service has."""
 
 
 class KeyValueStore(Protocol):
-    """The small surface the service needs from a shared store."""
+    """The small surface the service needs from a shared store: values, leases and hashes."""
 
     async def ping(self) -> bool:
         """Return True when the store answers."""
@@ -34,65 +54,95 @@ class KeyValueStore(Protocol):
         """Drop the lease on ``key`` when ``owner`` holds it; True when it was dropped."""
         ...
 
+    async def hset(self, key: str, field: str, value: bytes) -> None:
+        """Set one field of the hash ``key`` (replacing that field only)."""
+        ...
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        """Return every field of the hash ``key`` (empty when there is none)."""
+        ...
+
+    async def hdel(self, key: str, *fields: str) -> None:
+        """Remove ``fields`` from the hash ``key``."""
+        ...
+
     async def close(self) -> None:
-        """Release connections."""
+        """Release connections and held leases."""
         ...
 
 
-class MemoryStore:
-    """An in-process store with expiry, for a single instance without Redis."""
+class Backend(StrEnum):
+    """Where shared state lives."""
 
-    def __init__(self) -> None:
-        self._data: dict[str, tuple[bytes, float | None]] = {}
+    MEMORY = "memory"
+    DIRECTORY = "directory"
+    REDIS = "redis"
 
-    async def ping(self) -> bool:
-        """Always True: the store is this process."""
-        return True
 
-    async def get(self, key: str) -> bytes | None:
-        """Return the value of ``key``, None when absent or expired."""
-        found = self._data.get(key)
-        if found is None:
+class SharedState:
+    """The shared-state backend of one deployment and the one store every part takes."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or "memory://"
+        parts = urlsplit(self.url)
+        if parts.scheme == "memory":
+            self.backend = Backend.MEMORY
+        elif parts.scheme == "file":
+            if not parts.path:
+                raise UnsupportedURL(f"{self.url!r}: a file:// URL needs a path, file:///dir")
+            self.backend = Backend.DIRECTORY
+            self.directory: Path | None = Path(unquote(parts.path))
+        elif parts.scheme in {"redis", "rediss"}:
+            self.backend = Backend.REDIS
+        else:
+            raise UnsupportedURL(
+                f"unsupported shared-state URL {self.url!r}: use memory://, file:///dir, "
+                "redis:// or rediss://"
+            )
+        if self.backend is not Backend.DIRECTORY:
+            self.directory = None
+        self._store: KeyValueStore | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True when other processes see this state (a directory or Redis)."""
+        return self.backend is not Backend.MEMORY
+
+    @property
+    def store(self) -> KeyValueStore:
+        """The store of this backend, made on first use (no connection until a call)."""
+        if self._store is None:
+            self._store = self._make_store()
+        return self._store
+
+    def _make_store(self) -> KeyValueStore:
+        if self.backend is Backend.REDIS:
+            from barberpro.kv.redis import RedisStore  # redis is imported only when used
+
+            return RedisStore.from_url(self.url)
+        if self.backend is Backend.DIRECTORY:
+            from barberpro.kv.directory import DirectoryStore
+
+            assert self.directory is not None
+            return DirectoryStore(self.directory)
+        from barberpro.kv.memory import MemoryStore
+
+        return MemoryStore()
+
+    def socketio_manager(self, channel: str) -> Any:
+        """Return Socket.IO's client manager for this backend; None keeps rooms in-process.
+
+        With Redis an emit on any instance reaches the room's clients on every instance; the
+        workers of one host without Redis each serve their own clients.
+        """
+        if self.backend is not Backend.REDIS:
             return None
-        value, expires = found
-        if expires is not None and expires <= time.monotonic():
-            del self._data[key]
-            return None
-        return value
+        import socketio
 
-    async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
-        """Store ``value`` under ``key``."""
-        expires = None if ttl_s is None else time.monotonic() + ttl_s
-        self._data[key] = (value, expires)
-
-    async def acquire(self, key: str, owner: str, ttl_s: float) -> bool:
-        """Take or renew the lease for ``owner``; atomic, as get and set never suspend."""
-        held = await self.get(key)
-        if held is not None and held != owner.encode():
-            return False
-        await self.set(key, owner.encode(), ttl_s=ttl_s)
-        return True
-
-    async def release(self, key: str, owner: str) -> bool:
-        """Drop the lease on ``key`` when ``owner`` holds it."""
-        if await self.get(key) != owner.encode():
-            return False
-        del self._data[key]
-        return True
+        return socketio.AsyncRedisManager(self.url, channel=channel)
 
     async def close(self) -> None:
-        """Nothing to release."""
-
-
-def store_from_url(url: str | None) -> KeyValueStore:
-    """Return the store for ``memory://`` (or None) or ``redis://host:port/db``."""
-    if url is None:
-        return MemoryStore()
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return MemoryStore()
-    if scheme in {"redis", "rediss"}:
-        from barberpro.kv.redis import RedisStore  # redis is imported only when used
-
-        return RedisStore.from_url(url)
-    raise ValueError(f"unsupported store scheme: {scheme!r}")
+        """Close the store (its connections, and any lease it still holds)."""
+        if self._store is not None:
+            await self._store.close()
+            self._store = None

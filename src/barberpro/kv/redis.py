@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+__all__ = ["RedisStore"]
 
 # Renew only the owner's own lease: GET and PEXPIRE in one step, so a lease that expired and
 # was taken by another instance meanwhile is never extended by the old owner.
@@ -19,6 +23,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+def _bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 class RedisStore:
@@ -42,9 +50,7 @@ class RedisStore:
     async def get(self, key: str) -> bytes | None:
         """Return the value of ``key``."""
         value = await self._client.get(key)
-        if value is None:
-            return None
-        return value if isinstance(value, bytes) else str(value).encode()
+        return None if value is None else _bytes(value)
 
     async def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         """Store ``value`` under ``key``."""
@@ -63,6 +69,20 @@ class RedisStore:
         """Drop the lease on ``key`` when ``owner`` holds it (checked inside Redis)."""
         dropped = await self._client.eval(_RELEASE, 1, key, owner.encode())
         return bool(dropped)
+
+    async def hset(self, key: str, field: str, value: bytes) -> None:
+        """HSET one field."""
+        await self._client.hset(key, field, value)
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        """HGETALL, with the field names decoded."""
+        raw: dict[Any, Any] = await self._client.hgetall(key)
+        return {(k.decode() if isinstance(k, bytes) else str(k)): _bytes(v) for k, v in raw.items()}
+
+    async def hdel(self, key: str, *fields: str) -> None:
+        """HDEL the fields (nothing to do without any)."""
+        if fields:
+            await self._client.hdel(key, *fields)
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from barberpro.config import Settings
 from barberpro.kv import KeyValueStore
 
 
@@ -42,6 +43,17 @@ class HealthLimits:
     disk_critical_percent: float = 98.0
     backlog_degraded_ratio: float = 0.5
     backlog_critical_ratio: float = 0.9
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HealthLimits:
+        """Return the health thresholds of ``settings``."""
+        return cls(
+            db_timeout_s=settings.health_db_timeout_s,
+            memory_degraded_percent=settings.health_memory_degraded_percent,
+            memory_critical_percent=settings.health_memory_critical_percent,
+            disk_degraded_percent=settings.health_disk_degraded_percent,
+            disk_critical_percent=settings.health_disk_critical_percent,
+        )
 
 
 def by_threshold(value: float, degraded: float, critical: float) -> Status:

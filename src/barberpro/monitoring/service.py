@@ -16,12 +16,14 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from barberpro.config import Settings
+from barberpro.kv import KeyValueStore
 from barberpro.monitoring.argentina import ArgentinaCounters
 from barberpro.monitoring.histogram import Stat
 from barberpro.monitoring.metrics import FunctionCollector, Metrics
 from barberpro.monitoring.middleware import HttpRecorder
 from barberpro.monitoring.queries import QueryTimer
-from barberpro.monitoring.shared import Peer, SharedView, store_for
+from barberpro.monitoring.shared import Peer, SharedView
 from barberpro.monitoring.system import SystemSampler
 from barberpro.monitoring.webhooks import WebhookTracker
 from barberpro.monitoring.websockets import ConnectionTracker
@@ -43,8 +45,22 @@ class MonitorConfig:
     share_interval_s: float = 1.0
     system_interval_s: float = 1.0
     ws_report_ttl_s: float = 300.0
-    redis_url: str | None = None
+    # prometheus_client's multiprocess directory (``barberpro serve --workers N``).
     multiprocess_dir: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MonitorConfig:
+        """Return the monitoring values of ``settings``."""
+        return cls(
+            enabled=settings.monitoring_enabled,
+            slow_query_ms=settings.slow_query_ms,
+            instance=settings.instance_name or default_instance(),
+            share_interval_s=settings.monitoring_share_interval_s,
+            system_interval_s=settings.system_sample_interval_s,
+            ws_report_ttl_s=settings.ws_report_ttl_s,
+            # Set by `barberpro serve --workers N` before the workers start (see cli.py).
+            multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +76,17 @@ class Merged:
 
 
 class Monitor:
-    """Owns the ring, the trackers, the metrics and the shared view of one process."""
+    """Owns the ring, the trackers, the metrics and the shared view of one process.
+
+    ``shared`` is the deployment's shared store when other processes publish their windows
+    too (None for a single process: nothing to merge).
+    """
 
     def __init__(
         self,
         config: MonitorConfig,
         *,
+        shared: KeyValueStore | None = None,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -85,7 +106,7 @@ class Monitor:
         self.system = SystemSampler(metrics=self.metrics, interval_s=config.system_interval_s)
         self.shared = SharedView(
             process_id=self.process_id,
-            store=store_for(redis_url=config.redis_url, multiprocess_dir=config.multiprocess_dir),
+            store=shared,
             export=self._export,
             interval_s=config.share_interval_s,
             clock=clock,
@@ -93,10 +114,6 @@ class Monitor:
         self._sections: dict[str, SectionProvider] = {}
         self._peers: list[Peer] = []
         self.metrics.add_collector(FunctionCollector(self._collect))
-        # Imported here: signals depends on this module's Merged.
-        from barberpro.monitoring.signals import MonitorSignals
-
-        self.signals = MonitorSignals(self)
 
     @property
     def registry(self) -> CollectorRegistry:

@@ -7,11 +7,9 @@ counts each request exactly once. A process that stopped leaves its last snapsho
 requests stay in the windows until they age out, and its live gauges are ignored once the
 snapshot is older than ``stale_s``.
 
-Where snapshots go:
-- ``redis://``: a hash in Redis, shared by every instance behind the load balancer;
-- otherwise, under ``barberpro serve --workers N``: files in the ``PROMETHEUS_MULTIPROC_DIR`` the
-  CLI created for this run (workers of one instance share a machine);
-- otherwise (one process): nowhere, there is nothing to share.
+The snapshots are the fields of one hash of the deployment's shared state (barberpro.kv): a
+Redis hash shared by every instance, or a directory the workers of one host share. A single
+process (``memory://``) publishes nothing: there is nobody to read it.
 
 Why not the database: the windows change every second on every process; writing them into the
 event store would put monitoring writes in the path of the group-commit writer it measures.
@@ -21,128 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import structlog
 
 from barberpro import background
+from barberpro.kv import KeyValueStore
 from barberpro.monitoring.histogram import Stat
 from barberpro.monitoring.windows import KEEP_S, Key, load
 
 log = structlog.get_logger(__name__)
 
-REDIS_KEY = "barberpro:monitoring:snapshots"
-
-
-class SnapshotStore(Protocol):
-    """Where processes publish their snapshots."""
-
-    async def publish(self, process_id: str, data: bytes) -> None:
-        """Replace this process's snapshot."""
-        ...
-
-    async def read_all(self) -> dict[str, bytes]:
-        """Return every process's latest snapshot by process id."""
-        ...
-
-    async def forget(self, process_ids: list[str]) -> None:
-        """Remove snapshots too old to matter."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections."""
-        ...
-
-
-class FileSnapshots:
-    """Snapshots as files in a directory all workers of one machine share."""
-
-    def __init__(self, directory: str | Path) -> None:
-        self._dir = Path(directory)
-
-    def _path(self, process_id: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in process_id)
-        return self._dir / f"{safe}.json"
-
-    async def publish(self, process_id: str, data: bytes) -> None:
-        """Write atomically: a reader sees the old file or the new one, never half of one."""
-        await asyncio.to_thread(self._write, self._path(process_id), data)
-
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-
-    async def read_all(self) -> dict[str, bytes]:
-        """Read every snapshot file."""
-        return await asyncio.to_thread(self._read_all)
-
-    def _read_all(self) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        if not self._dir.is_dir():
-            return found
-        for path in self._dir.glob("*.json"):
-            with contextlib.suppress(OSError):
-                found[path.stem] = path.read_bytes()
-        return found
-
-    async def forget(self, process_ids: list[str]) -> None:
-        """Delete old snapshot files."""
-        for process_id in process_ids:
-            with contextlib.suppress(OSError):
-                self._path(process_id).unlink()
-
-    async def close(self) -> None:
-        """Nothing to release."""
-
-
-class RedisSnapshots:
-    """Snapshots as fields of one Redis hash, shared by every instance."""
-
-    def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis  # imported only when Redis is configured
-
-        self._client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-
-    async def publish(self, process_id: str, data: bytes) -> None:
-        """Set this process's field."""
-        await self._client.hset(REDIS_KEY, process_id, data)
-
-    async def read_all(self) -> dict[str, bytes]:
-        """Return every field."""
-        raw: dict[Any, Any] = await self._client.hgetall(REDIS_KEY)
-        return {
-            (k.decode() if isinstance(k, bytes) else str(k)): (
-                v if isinstance(v, bytes) else str(v).encode()
-            )
-            for k, v in raw.items()
-        }
-
-    async def forget(self, process_ids: list[str]) -> None:
-        """Delete old fields."""
-        if process_ids:
-            await self._client.hdel(REDIS_KEY, *process_ids)
-
-    async def close(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
-
-
-def store_for(*, redis_url: str | None, multiprocess_dir: str | None) -> SnapshotStore | None:
-    """Return where snapshots go for this deployment, None for a single process."""
-    if redis_url is not None and redis_url.startswith(("redis://", "rediss://")):
-        return RedisSnapshots(redis_url)
-    if multiprocess_dir:
-        return FileSnapshots(Path(multiprocess_dir) / "barberpro-windows")
-    return None
+#: The hash whose fields are the processes' snapshots.
+SNAPSHOTS_KEY = "barberpro:monitoring:snapshots"
 
 
 @dataclass(slots=True)
@@ -163,13 +56,15 @@ class SharedView:
         self,
         *,
         process_id: str,
-        store: SnapshotStore | None,
+        store: KeyValueStore | None,
+        key: str = SNAPSHOTS_KEY,
         export: Callable[[], dict[str, Any]],
         interval_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.process_id = process_id
         self._store = store
+        self._key = key
         self._export = export
         self._interval = interval_s
         self._clock = clock
@@ -203,7 +98,6 @@ class SharedView:
         if self._store is not None:
             with contextlib.suppress(Exception):
                 await self.publish()
-            await self._store.close()
 
     async def _run(self) -> None:
         while True:
@@ -226,7 +120,7 @@ class SharedView:
             return
         data = self._export()
         data["at"] = self._clock()
-        await self._store.publish(self.process_id, orjson.dumps(data))
+        await self._store.hset(self._key, self.process_id, orjson.dumps(data))
 
     async def peers(self) -> list[Peer]:
         """Return the other processes' snapshots, re-read at most twice per interval."""
@@ -236,7 +130,7 @@ class SharedView:
         if now - self._read_at < self._interval / 2:
             return self._peers
         try:
-            raw = await self._store.read_all()
+            raw = await self._store.hgetall(self._key)
         except Exception as exc:  # the merged view falls back to what was last read
             if not self._failing:
                 log.warning("could not read monitoring snapshots", error=repr(exc))
@@ -247,7 +141,7 @@ class SharedView:
         old: list[str] = []
         decoded: dict[str, tuple[bytes, Peer]] = {}
         for process_id, blob in raw.items():
-            if process_id == self.process_id or process_id == _safe(self.process_id):
+            if process_id == self.process_id:
                 continue
             cached = self._decoded.get(process_id)
             if cached is not None and cached[0] == blob:
@@ -267,7 +161,7 @@ class SharedView:
             peers.append(peer)
         self._decoded = decoded
         if old:
-            await self._store.forget(old)
+            await self._store.hdel(self._key, *old)
         self._peers = peers
         self._read_at = now
         return peers
@@ -276,10 +170,6 @@ class SharedView:
         """Return the peers whose snapshot is recent enough for their gauges to count."""
         now = self._clock()
         return [p for p in peers if now - p.at <= self.stale_s]
-
-
-def _safe(process_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in process_id)
 
 
 def _decode(process_id: str, blob: bytes) -> Peer:

@@ -1,15 +1,12 @@
-"""``services.monitor.signals``: the alert engine's numbers, read from the merged windows."""
+"""The alert engine's numbers (a ``SignalSource``), read from the monitor's merged windows."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from barberpro.alerts.signals import Sample
 from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
-
-if TYPE_CHECKING:
-    from barberpro.monitoring.service import Monitor
+from barberpro.monitoring.service import Monitor
 
 _HTTP = frozenset({"http"})
 _DB = frozenset({"db"})

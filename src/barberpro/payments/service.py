@@ -8,13 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from barberpro.analytics import ingest
+from barberpro.analytics import ingest, rows
 from barberpro.config import Settings
 from barberpro.db.groupcommit import GroupCommit
 from barberpro.payments import metrics
@@ -76,15 +76,6 @@ class PaymentsConfig:
         )
 
 
-class Hosts(Protocol):
-    """What the payments service takes from the app's ``Services`` when it starts."""
-
-    @property
-    def writer(self) -> ingest.EventWriter:
-        """The analytics writer revenue events go through."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class Received:
     """What the webhook route answers: the stored row, and whether it was seen before."""
@@ -101,7 +92,10 @@ class PaymentsService:
         *,
         engine: AsyncEngine,
         config: PaymentsConfig,
+        writer: ingest.EventWriter,
         commits: GroupCommit | None = None,
+        recorder: WebhookRecorder | None = None,
+        observe: Callable[[rows.Prepared], None] | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
@@ -128,29 +122,24 @@ class PaymentsService:
         )
         self.worker = Worker(
             queue=self.queue,
-            processor=Processor(client=self.client, max_future=config.max_future),
+            processor=Processor(
+                client=self.client, writer=writer, max_future=config.max_future, observe=observe
+            ),
             client=self.client,
             config=config.worker,
+            recorder=recorder,
             rand=rand,
             monotonic=monotonic,
         )
         self.webhooks: Counter[str] = Counter()  # accepted, duplicate, rejected_<verdict>...
-        self._monitor: object | None = None
-        self._collector: metrics.PaymentsCollector | None = None
+        self.recorder = recorder
+        # Read at scrape time; the app adds it to the monitoring's metrics.
+        self.collector = metrics.PaymentsCollector(
+            counts=lambda: self.worker.counts, breaker=self.breaker
+        )
 
-    @property
-    def recorder(self) -> WebhookRecorder | None:
-        """The monitoring layer's webhook record, when the monitoring service has one."""
-        return self.worker.recorder
-
-    async def start(self, services: Hosts) -> None:
-        """Start the worker on the app's analytics writer; use its monitoring service if any.
-
-        ``services.monitor`` (the monitoring engineer's) is optional: without it nothing is
-        recorded there, and the dashboard section is reachable at GET /payments/status.
-        """
-        self.worker.processor.writer = services.writer
-        self._attach(getattr(services, "monitor", None))
+    async def start(self) -> None:
+        """Start the API client and the worker (when enabled)."""
         if self.config.webhook_secret is None:
             log.warning(
                 "BARBERPRO_MP_WEBHOOK_SECRET is not set: MercadoPago webhooks are accepted "
@@ -165,27 +154,6 @@ class PaymentsService:
         await self.worker.stop()
         await self.queue.close()
         await self.client.close()
-        if self._collector is not None:
-            metrics.unregister(self._monitor, self._collector)
-            self._collector = None
-
-    def _attach(self, monitor: object | None) -> None:
-        """Use the monitoring service's webhook record, dashboard section and registry."""
-        self._monitor = monitor
-        if monitor is None:
-            return
-        webhooks = getattr(monitor, "webhooks", None)
-        if callable(getattr(webhooks, "record", None)):
-            self.worker.recorder = webhooks
-        observe = getattr(getattr(monitor, "argentina", None), "observe", None)
-        if callable(observe):
-            self.worker.processor.observe = observe
-        section = getattr(monitor, "dashboard_section", None)
-        if callable(section):
-            section("payments", self.summary)
-        collector = metrics.PaymentsCollector(self)
-        if metrics.register(monitor, collector):
-            self._collector = collector
 
     def check_signature(
         self, *, header: str | None, data_id: str | None, request_id: str | None

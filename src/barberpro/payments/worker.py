@@ -41,7 +41,7 @@ PAYMENT_TOPIC = "payment"
 
 
 class WebhookRecorder(Protocol):
-    """The monitoring layer's webhook record (``services.monitor.webhooks``, CONTRACTS.md)."""
+    """Where each processing attempt is told (the monitoring's webhook tracker)."""
 
     def record(
         self,
@@ -82,14 +82,20 @@ class Result:
 class Processor:
     """Turns one notification into revenue events through the client and the analytics writer."""
 
-    def __init__(self, *, client: MercadoPagoClient, max_future: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        client: MercadoPagoClient,
+        writer: ingest.EventWriter,
+        max_future: timedelta,
+        observe: Callable[[rows.Prepared], None] | None = None,
+    ) -> None:
         self._client = client
+        self._writer = writer
         self._max_future = max_future
-        # The analytics writer, bound when the service starts (it lives on ``Services``).
-        self.writer: ingest.EventWriter | None = None
         # Told of each newly stored revenue event, as the analytics routes tell the monitoring
         # layer (barberpro_payments_by_method_total); None when there is no one to tell.
-        self.observe: Callable[[rows.Prepared], None] | None = None
+        self._observe = observe
 
     async def process(self, item: Notification) -> Result:
         """Return what became of one processing attempt of ``item`` (never raises)."""
@@ -122,24 +128,22 @@ class Processor:
             return Result(Fate.DONE)
         now = datetime.now(UTC)
         prepared = [rows.prepare(e, now=now, max_future=self._max_future) for e in events]
-        if self.writer is None:
-            raise ingest.WriterUnavailable("the payments worker has no analytics writer yet")
-        outcomes = await self.writer.submit(prepared)
+        outcomes = await self._writer.submit(prepared)
         stored = sum(o is ingest.Outcome.STORED for o in outcomes)
-        if self.observe is not None:
+        if self._observe is not None:
             for event, outcome in zip(prepared, outcomes, strict=True):
                 if outcome is ingest.Outcome.STORED:
-                    self._tell(event)
+                    self._tell(self._observe, event)
         if any(o is ingest.Outcome.CONFLICT for o in outcomes):
             # Same payment state, different fields: MercadoPago changed a payment without
             # touching date_last_updated. The first version stays; say so, do not loop on it.
             log.warning("mercadopago payment state stored before with other fields", row=item.id)
         return Result(Fate.DONE, http_status=status, events=len(events), stored=stored)
 
-    def _tell(self, item: rows.Prepared) -> None:
-        assert self.observe is not None
+    @staticmethod
+    def _tell(observe: Callable[[rows.Prepared], None], item: rows.Prepared) -> None:
         try:
-            self.observe(item)
+            observe(item)
         except Exception as exc:  # monitoring must never break payments
             log.warning("revenue observer failed", error=repr(exc))
 
@@ -185,6 +189,7 @@ class Worker:
         processor: Processor,
         client: MercadoPagoClient,
         config: WorkerConfig,
+        recorder: WebhookRecorder | None = None,
         rand: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -194,7 +199,7 @@ class Worker:
         self._config = config
         self._rand = rand
         self._monotonic = monotonic
-        self.recorder: WebhookRecorder | None = None
+        self.recorder = recorder
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None

@@ -2,8 +2,9 @@
 
 Clients connect with the admin token (``auth={"token": ...}`` or an ``Authorization: Bearer``
 header; open in development), then ``emit("join", "dashboard")`` or ``"alerts"`` to receive
-that room's pushes. With ``BARBERPRO_REDIS_URL`` set the server uses Socket.IO's Redis manager,
-so an :meth:`Realtime.emit` from any instance reaches the room's clients on every instance.
+that room's pushes. With Redis as the shared state the server uses Socket.IO's Redis manager
+(``SharedState.socketio_manager``), so an :meth:`Realtime.emit` from any instance reaches the
+room's clients on every instance.
 The server counts its own connections through the monitor's :class:`ConnectionTracker`.
 """
 
@@ -36,7 +37,7 @@ class Realtime:
         *,
         auth: TokenAuth,
         tracker: ConnectionTracker | None,
-        redis_url: str | None = None,
+        manager: Any = None,
         dashboard: Callable[[], Awaitable[dict[str, Any]]] | None = None,
         push_interval_s: float = 5.0,
     ) -> None:
@@ -45,10 +46,7 @@ class Realtime:
         self._dashboard = dashboard
         self._push_interval = push_interval_s
         self._push_task: asyncio.Task[None] | None = None
-        manager: Any = None
-        if redis_url is not None and redis_url.startswith(("redis://", "rediss://")):
-            manager = socketio.AsyncRedisManager(redis_url, channel="barberpro-socketio")
-        self.manager = manager
+        self.manager = manager  # None: rooms live in this process
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=manager,
