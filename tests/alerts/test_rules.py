@@ -1,4 +1,4 @@
-"""Alert rules: the seven defaults of DESIGN.md and the TOML / environment overrides."""
+"""Alert rules: the seven defaults and the TOML / environment overrides."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def by_name(rules: tuple[Rule, ...]) -> dict[str, Rule]:
 
 
 def test_defaults_are_the_seven_rules_of_the_design() -> None:
-    """Severity, signal, threshold, window, for and minimum samples match DESIGN.md."""
+    """Severity, signal, threshold, window, for and minimum samples match the published defaults."""
     got = {
         r.name: (r.severity, r.signal, r.op, r.threshold, r.window_s, r.for_s, r.min_samples)
         for r in DEFAULT_RULES

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-#: The monitoring engineer's names in CONTRACTS.md (families, as the parser names them).
+#: The published metric names (docs/DESIGN.md), as families the parser names them.
 CONTRACT_FAMILIES = {
     "barberpro_http_requests": "counter",
     "barberpro_http_request_duration_seconds": "histogram",
@@ -72,7 +72,7 @@ async def _traffic(client: httpx.AsyncClient, headers: dict[str, str] | None = N
 
 
 async def test_metrics_expose_every_contract_name(sqlite_app: Callable[..., Any]) -> None:
-    """After some traffic, /metrics has each metric of CONTRACTS.md with its type."""
+    """After some traffic, /metrics has each published metric with its type."""
     async with sqlite_app() as client:
         await _traffic(client)
         text = (await client.get("/metrics")).text

@@ -39,7 +39,9 @@ async def _exercise(a: Monitor, b: Monitor) -> None:
         stat = merged.series[KEY]
         assert (stat.count, stat.errors) == (8, 5)
         assert {p["id"] for p in merged.processes} == {a.process_id, b.process_id}
-        connections = await MonitorSignals(a).sample("concurrent_connections", window_s=60, labels={})
+        connections = await MonitorSignals(a).sample(
+            "concurrent_connections", window_s=60, labels={}
+        )
         assert connections.value == 1
     finally:
         await a.stop()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from barberpro.alerts.signals import SIGNALS, SignalSource
-from barberpro.monitoring.signals import MonitorSignals
 from barberpro.monitoring.service import Monitor, MonitorConfig
+from barberpro.monitoring.signals import MonitorSignals
 
 SLOW = "/api/v1/monitoring/test/slow"
 
@@ -40,7 +40,8 @@ async def test_every_contract_signal_answers() -> None:
     monitor = Monitor(MonitorConfig())
     monitor.system.sample()
     answers = {
-        name: await MonitorSignals(monitor).sample(name, window_s=300, labels={}) for name in SIGNALS
+        name: await MonitorSignals(monitor).sample(name, window_s=300, labels={})
+        for name in SIGNALS
     }
     assert answers["http_p95_ms"].value is None
     assert answers["http_p95_ms"].count == 0
@@ -63,7 +64,9 @@ async def test_webhook_failure_rate_and_connections() -> None:
     mp = await MonitorSignals(monitor).sample(
         "webhook_failure_rate", window_s=300, labels={"provider": "mercadopago"}
     )
-    connections = await MonitorSignals(monitor).sample("concurrent_connections", window_s=60, labels={})
+    connections = await MonitorSignals(monitor).sample(
+        "concurrent_connections", window_s=60, labels={}
+    )
     assert mp.value == pytest.approx(0.25)
     assert mp.count == 4
     assert connections.value == 6

@@ -1,4 +1,4 @@
-"""The alert rules as a Prometheus rules file over the metric names of CONTRACTS.md.
+"""The alert rules as a Prometheus rules file over the metric names /metrics exposes.
 
 Built from the same rules the engine evaluates, translated to PromQL, so an operator running
 Prometheus sees the same alerts as the engine (``barberpro export prometheus-rules``).

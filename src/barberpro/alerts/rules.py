@@ -1,4 +1,4 @@
-"""Alert rules as data: the seven defaults of DESIGN.md, overridable from TOML and the environment.
+"""Alert rules as data: the seven defaults, overridable from TOML and the environment.
 
 Override scheme (applied in this order, later wins):
 
@@ -95,8 +95,8 @@ class Rule:
         object.__setattr__(self, "selector", MappingProxyType(dict(self.selector)))
 
 
-# DESIGN.md "Default alert rules". Latency rules need 20 observations: below that a p95 is one
-# unlucky request, not a trend. Gauges (memory, connections) need none.
+# The default alert rules (README, "Alerts"). Latency rules need 20 observations: below that a
+# p95 is one unlucky request, not a trend. Gauges (memory, connections) need none.
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         name="webhook_failure_rate_critical",

@@ -12,7 +12,7 @@ from typing import Protocol
 
 __all__ = ["SIGNALS", "Sample", "SignalSource"]
 
-#: The signal names a source must answer (fixed by CONTRACTS.md).
+#: The signal names a source must answer (docs/DESIGN.md, "Contracts").
 SIGNALS: frozenset[str] = frozenset(
     {
         "http_p95_ms",

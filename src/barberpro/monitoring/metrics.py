@@ -1,4 +1,4 @@
-"""The Prometheus metrics of CONTRACTS.md on an injected registry, one process or many.
+"""The published Prometheus metrics (docs/DESIGN.md) on an injected registry, one process or many.
 
 With one process the metrics live on the injected ``CollectorRegistry`` and a scrape renders
 it. Under ``barberpro serve --workers N`` the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` before the
@@ -32,7 +32,8 @@ from prometheus_client.registry import Collector
 
 from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
 
-#: Seconds; fixed by CONTRACTS.md for the HTTP, database and webhook histograms.
+#: Seconds; the published buckets of the HTTP, database and webhook histograms (dashboards and
+#: alert rules are written against them).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 HTTP_REQUESTS_HELP = "HTTP requests answered."

@@ -22,7 +22,7 @@ class PayloadError(ValueError):
 
 
 def event_id(payment_id: str, status: str, date_last_updated: object) -> uuid.UUID:
-    """Return the revenue event id of one state of a payment (CONTRACTS.md): same state, same id."""
+    """Return the revenue event id of one state of a payment: same state, same id (no recount)."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"mercadopago:{payment_id}:{status}:{date_last_updated}")
 
 
