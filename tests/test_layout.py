@@ -57,16 +57,26 @@ def _modules() -> dict[str, Path]:
 
 def _imports(path: Path) -> set[str]:
     """Every barberpro module ``path`` imports, at any depth (TYPE_CHECKING blocks included)."""
+    modules = _modules()
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.startswith("barberpro"):
-                names.add(node.module)
-                names.update(f"{node.module}.{a.name}" for a in node.names)
+            if not node.module.startswith("barberpro"):
+                continue
+            base = node.module.removeprefix("barberpro").removeprefix(".")
+            submodules = {f"{base}.{a.name}".lstrip(".") for a in node.names} & modules.keys()
+            # ``from barberpro.alerts import answers`` imports the module alerts.answers; the
+            # package's own __init__ only counts when a name is taken from it.
+            names |= submodules
+            if len(submodules) < len(node.names):
+                names.add(base)
         elif isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.startswith("barberpro"))
-    modules = _modules()
-    return {n.removeprefix("barberpro.") for n in names if n.removeprefix("barberpro.") in modules}
+            names.update(
+                a.name.removeprefix("barberpro").removeprefix(".")
+                for a in node.names
+                if a.name.startswith("barberpro")
+            )
+    return {n for n in names if n in modules}
 
 
 def _part(module: str) -> str:

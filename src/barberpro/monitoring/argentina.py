@@ -10,6 +10,7 @@ from typing import Any
 from barberpro.analytics.rows import Prepared
 from barberpro.argentina.timezone import to_art
 from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.recorder import RingRecorder
 from barberpro.monitoring.windows import Ring
 
 UNKNOWN = "unknown"
@@ -18,15 +19,13 @@ UNKNOWN = "unknown"
 MAX_PAYMENT_METHODS = 64
 
 
-class ArgentinaCounters:
+class ArgentinaCounters(RingRecorder):
     """Counts the analytics ingestion path; called by the router after an event is stored."""
 
     def __init__(
         self, *, ring: Ring, metrics: Metrics, clock: Callable[[], float] = time.time
     ) -> None:
-        self._ring = ring
-        self._metrics = metrics
-        self._clock = clock
+        super().__init__(ring=ring, metrics=metrics, clock=clock)
         self._hour_cache: tuple[int, str] = (-1, "")
         self._province_children: dict[tuple[str, str], Any] = {}
         self._payment_children: dict[tuple[str, str], Any] = {}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.recorder import RingRecorder
 from barberpro.monitoring.windows import Ring
 
 #: Distinct (provider, event_type) pairs kept as labels; later ones are counted as "other" so an
@@ -16,15 +17,13 @@ MAX_LABEL_PAIRS = 200
 RECENT_FAILURES = 20
 
 
-class WebhookTracker:
+class WebhookTracker(RingRecorder):
     """Records each processed payment webhook (ours in-process, or reported over HTTP)."""
 
     def __init__(
         self, *, ring: Ring, metrics: Metrics, clock: Callable[[], float] = time.time
     ) -> None:
-        self._ring = ring
-        self._metrics = metrics
-        self._clock = clock
+        super().__init__(ring=ring, metrics=metrics, clock=clock)
         self._children: dict[tuple[str, str, bool], tuple[Any, Any]] = {}
         self._pairs: set[tuple[str, str]] = set()
         self.recent_failures: deque[dict[str, Any]] = deque(maxlen=RECENT_FAILURES)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from barberpro.monitoring.metrics import Metrics
+from barberpro.monitoring.recorder import RingRecorder
 from barberpro.monitoring.windows import Ring
 
 #: Disconnect reasons that are a normal goodbye; the others (ping timeout, transport error) are
@@ -28,15 +29,13 @@ class InstanceReport:
     at: float
 
 
-class ConnectionTracker:
+class ConnectionTracker(RingRecorder):
     """Counts connections opened and closed, the active and peak numbers, session lengths."""
 
     def __init__(
         self, *, ring: Ring, metrics: Metrics, clock: Callable[[], float] = time.time
     ) -> None:
-        self._ring = ring
-        self._metrics = metrics
-        self._clock = clock
+        super().__init__(ring=ring, metrics=metrics, clock=clock)
         self._opened_at: dict[str, float] = {}
         self.active = 0
         self.peak = 0

@@ -26,6 +26,17 @@ from barberpro.db.dialect import upsert
 from barberpro.db.groupcommit import GroupCommit
 
 _T = tables.mp_notifications
+#: What a claimed notification carries (and the dead-letter list shows first).
+_CLAIMED = (
+    _T.c.id,
+    _T.c.notification_id,
+    _T.c.request_id,
+    _T.c.topic,
+    _T.c.action,
+    _T.c.resource_id,
+    _T.c.attempts,
+    _T.c.received_at,
+)
 
 
 class Status(StrEnum):
@@ -164,16 +175,7 @@ class NotificationQueue:
                     lease_until=now + micros(lease_s),
                     updated_at=now,
                 )
-                .returning(
-                    _T.c.id,
-                    _T.c.notification_id,
-                    _T.c.request_id,
-                    _T.c.topic,
-                    _T.c.action,
-                    _T.c.resource_id,
-                    _T.c.attempts,
-                    _T.c.received_at,
-                )
+                .returning(*_CLAIMED)
             )
             return list((await conn.execute(stmt)).all())
 
@@ -290,14 +292,7 @@ class NotificationQueue:
         """Return the dead-letter list, newest first, as JSON-able rows."""
         stmt = (
             select(
-                _T.c.id,
-                _T.c.notification_id,
-                _T.c.request_id,
-                _T.c.topic,
-                _T.c.action,
-                _T.c.resource_id,
-                _T.c.attempts,
-                _T.c.received_at,
+                *_CLAIMED,
                 _T.c.updated_at,
                 _T.c.last_error,
                 _T.c.last_http_status,
