@@ -29,9 +29,21 @@ def test_doctor_reports_an_unmigrated_database_then_a_healthy_one(sqlite_url: st
     assert "run `barberpro migrate`" in before.stderr
     migrated = _run("migrate", BARBERPRO_DATABASE_URL=sqlite_url)
     assert migrated.returncode == 0, migrated.stderr
-    after = _run("doctor", BARBERPRO_DATABASE_URL=sqlite_url)
+    after = _run("doctor", BARBERPRO_DATABASE_URL=sqlite_url, BARBERPRO_MP_WORKER_ENABLED="false")
     assert after.returncode == 0, after.stderr
     assert "schema: at the newest revision" in after.stderr
+
+
+def test_doctor_names_a_worker_without_token_and_an_unreachable_api(sqlite_url: str) -> None:
+    """doctor fails on a MercadoPago worker with no token and an API it cannot reach."""
+    assert _run("migrate", BARBERPRO_DATABASE_URL=sqlite_url).returncode == 0
+    answer = _run(
+        "doctor", BARBERPRO_DATABASE_URL=sqlite_url, BARBERPRO_MP_API_URL="http://127.0.0.1:1"
+    )
+    assert answer.returncode == 1
+    assert "access token NOT set while the worker runs" in answer.stderr
+    assert "API unreachable at http://127.0.0.1:1" in answer.stderr
+    assert "BARBERPRO_MP_WEBHOOK_SECRET is not set" in answer.stderr
 
 
 def test_doctor_names_an_unreachable_database_and_redis(tmp_path: Path) -> None:

@@ -42,3 +42,39 @@ def test_unknown_database_scheme_is_named() -> None:
     """A database URL of an unsupported scheme is reported with the setting's name."""
     problems = Settings(database_url="mysql://x/y").problems()
     assert any("BARBERPRO_DATABASE_URL" in p for p in problems)
+
+
+LONG_ADMIN = "a" * 32
+LONG_INGEST = "i" * 32
+
+
+@pytest.mark.parametrize("name", ["admin_token", "ingest_token", "metrics_token"])
+def test_production_refuses_a_short_token(name: str) -> None:
+    """A production token under 32 characters is refused, naming its variable."""
+    values = {"admin_token": LONG_ADMIN, "ingest_token": LONG_INGEST, name: "x" * 31}
+    problems = Settings(env="production", **values).problems()  # type: ignore[arg-type]
+    assert [p for p in problems if "shorter than 32" in p] == [
+        next(p for p in problems if f"BARBERPRO_{name.upper()}" in p)
+    ]
+
+
+def test_production_refuses_an_ingest_token_equal_to_the_admin_token() -> None:
+    """One value for both tokens would let every client read the reports: refused."""
+    same = Settings(env="production", admin_token=LONG_ADMIN, ingest_token=LONG_ADMIN)
+    assert any("equals BARBERPRO_ADMIN_TOKEN" in p for p in same.problems())
+    apart = Settings(env="production", admin_token=LONG_ADMIN, ingest_token=LONG_INGEST)
+    assert not [p for p in apart.problems() if "TOKEN" in p and "MP_" not in p]
+
+
+def test_development_keeps_short_and_equal_tokens() -> None:
+    """Outside production short or equal tokens are allowed (local trials)."""
+    assert Settings(admin_token="a", ingest_token="a").problems() == []
+
+
+def test_the_worker_without_an_access_token_is_a_warning() -> None:
+    """A worker that cannot fetch payments, and an unsigned webhook, are said as warnings."""
+    warnings = " ".join(Settings().warnings())
+    assert "BARBERPRO_MP_ACCESS_TOKEN" in warnings
+    assert "BARBERPRO_MP_WEBHOOK_SECRET" in warnings
+    quiet = Settings(mp_worker_enabled=False, mp_webhook_secret="s")
+    assert quiet.warnings() == []

@@ -164,6 +164,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for warning in settings.warnings():
+            log.warning(warning)
         if auth.open:
             log.warning(
                 "no tokens configured: every route is open; set BARBERPRO_ADMIN_TOKEN and "

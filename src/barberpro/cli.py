@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -140,6 +141,7 @@ async def _doctor(settings: Settings) -> bool:
         say(False, f"database: cannot reach {url}: {exc.__class__.__name__}: {exc}")
     finally:
         await engine.dispose()
+    await _doctor_mercadopago(settings, say)
     state = SharedState(settings.state_url)
     if not state.shared:
         console.print(
@@ -157,6 +159,45 @@ async def _doctor(settings: Settings) -> bool:
             f"{_safe_url(settings.state_url)}",
         )
     return healthy
+
+
+async def _doctor_mercadopago(settings: Settings, say: Callable[[bool, str], None]) -> None:
+    """Say whether the MercadoPago worker can fetch payments and webhooks can be verified."""
+    import httpx
+
+    if settings.mp_worker_enabled:
+        say(
+            settings.mp_access_token is not None,
+            "mercadopago: access token "
+            + (
+                "set"
+                if settings.mp_access_token
+                else "NOT set while the worker runs: every "
+                "payment fetch fails (set BARBERPRO_MP_ACCESS_TOKEN, or "
+                "BARBERPRO_MP_WORKER_ENABLED=false)"
+            ),
+        )
+        try:
+            async with httpx.AsyncClient(timeout=3.0) as client:
+                answer = await client.get(settings.mp_api_url)
+            say(
+                True,
+                f"mercadopago: API answers at {settings.mp_api_url} (HTTP {answer.status_code})",
+            )
+        except httpx.HTTPError as exc:
+            say(
+                False,
+                f"mercadopago: API unreachable at {settings.mp_api_url}: "
+                f"{exc.__class__.__name__}: {exc}; point BARBERPRO_MP_API_URL at a reachable "
+                "API (`barberpro mp-sandbox` locally)",
+            )
+    if settings.mp_webhook_secret is None:
+        console.print(
+            "[yellow]![/yellow] mercadopago: BARBERPRO_MP_WEBHOOK_SECRET is not set: webhooks "
+            "are accepted unsigned (development only)"
+        )
+    else:
+        say(True, "mercadopago: webhook secret set")
 
 
 @cli.command("mp-sandbox")

@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./barberpro.db"
+#: Production refuses shorter admin, ingest and metrics tokens.
+MIN_TOKEN_LENGTH = 32
 
 
 class ConfigurationError(RuntimeError):
@@ -177,6 +179,7 @@ class Settings(BaseSettings):
                 found.append("BARBERPRO_ADMIN_TOKEN is not set; production needs it")
             if self.ingest_token is None:
                 found.append("BARBERPRO_INGEST_TOKEN is not set; production needs it")
+            found.extend(self._token_problems())
         scheme = self.database_url.split(":", 1)[0]
         if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
             found.append(
@@ -201,6 +204,47 @@ class Settings(BaseSettings):
             load_rules(file=self.alert_rules_file or None, env_json=self.alert_rules)
         except RuleError as exc:
             found.append(str(exc))
+        return found
+
+    def _token_problems(self) -> list[str]:
+        """Production's rules for the tokens: long enough to resist guessing, and apart."""
+        found: list[str] = []
+        tokens = {
+            "BARBERPRO_ADMIN_TOKEN": self.admin_token,
+            "BARBERPRO_INGEST_TOKEN": self.ingest_token,
+            "BARBERPRO_METRICS_TOKEN": self.metrics_token,
+        }
+        for name, token in tokens.items():
+            if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+                found.append(
+                    f"{name} is shorter than {MIN_TOKEN_LENGTH} characters; production needs "
+                    "a long random token (e.g. `openssl rand -hex 32`)"
+                )
+        admin, ingest = self.admin_token, self.ingest_token
+        if (
+            admin is not None
+            and ingest is not None
+            and admin.get_secret_value() == ingest.get_secret_value()
+        ):
+            found.append(
+                "BARBERPRO_INGEST_TOKEN equals BARBERPRO_ADMIN_TOKEN: the token every "
+                "client ships would read every report; give them different values"
+            )
+        return found
+
+    def warnings(self) -> list[str]:
+        """Return what runs but probably not as meant (doctor says these, the service logs)."""
+        found: list[str] = []
+        if self.mp_worker_enabled and self.mp_access_token is None:
+            found.append(
+                "BARBERPRO_MP_ACCESS_TOKEN is not set while the MercadoPago worker runs: every "
+                "payment notification will fail to fetch its payment"
+            )
+        if self.mp_webhook_secret is None:
+            found.append(
+                "BARBERPRO_MP_WEBHOOK_SECRET is not set: MercadoPago webhooks are accepted "
+                "without a signature (development only)"
+            )
         return found
 
     def check(self) -> None:

@@ -40,12 +40,12 @@ def make_engine(
         db=db,
         kv=kv or MemoryStore(),
         dispatcher=Dispatcher([recorder]),
+        source=signals,
         interval_s=10,
         clock=clock,
         owner=owner,
         key_prefix=prefix,
     )
-    engine.source = signals
     engine.dispatcher.start()
     return engine, recorder
 
@@ -248,3 +248,49 @@ async def test_only_the_leader_evaluates_and_a_successor_carries_on(
         await first.dispatcher.stop()
         await second.dispatcher.stop()
         await state.close()
+
+
+async def test_a_restarted_engine_resolves_what_fired_before_it_stopped(db: AsyncEngine) -> None:
+    """With no shared snapshot, the history restores a firing alert and resolution is paged."""
+    signals, clock = Signals(p95(175)), Clock()
+    before, before_sent = make_engine(db, signals, clock, rules=(LATENCY[1],))
+    await tick(before, clock)
+    assert before_sent.statuses() == [("api_p95_warning", "firing")]
+    await before.stop()
+    await before.dispatcher.stop()
+    signals.values = p95(60)  # the process restarts with a fresh memory:// store
+    after, after_sent = make_engine(db, signals, clock, rules=(LATENCY[1],))
+    try:
+        await tick(after, clock)
+        assert after_sent.statuses() == [("api_p95_warning", "resolved")]
+        _, alerts = await after.current()
+        assert [a.state.phase.value for a in alerts] == ["resolved"]
+        newest = await store.history(db, limit=1)
+        assert (newest[0].before, newest[0].after, newest[0].notified) == (
+            "firing",
+            "resolved",
+            True,
+        )
+    finally:
+        await after.stop()
+        await after.dispatcher.stop()
+
+
+async def test_a_restarted_engine_keeps_firing_without_paging_again(db: AsyncEngine) -> None:
+    """A condition still holding after the restart stays firing and pages nobody twice."""
+    signals, clock = Signals(p95(175)), Clock()
+    before, _ = make_engine(db, signals, clock, rules=(LATENCY[1],))
+    await tick(before, clock)
+    await before.stop()
+    await before.dispatcher.stop()
+    after, after_sent = make_engine(db, signals, clock, rules=(LATENCY[1],))
+    try:
+        await tick(after, clock)
+        await tick(after, clock)
+        assert after_sent.sent == []
+        _, alerts = await after.current()
+        assert alerts[0].state.phase.value == "firing"
+        assert alerts[0].state.fired_at is not None
+    finally:
+        await after.stop()
+        await after.dispatcher.stop()

@@ -68,6 +68,29 @@ def mark(alerts: Iterable[Alert], silences: Sequence[Silence], now: float) -> No
         a.silenced_by = tuple(silenced_by(silences, a.labels, now))
 
 
+def restored_state(entries: Sequence[store.HistoryEntry]) -> tuple[AlertState, bool] | None:
+    """Return the state (and whether its page went out) an alert's newest transitions left.
+
+    ``entries`` are newest first. None when the alert ended inactive or resolved: nothing is
+    open, so there is nothing to carry on.
+    """
+    last = entries[0]
+    phase = Phase(last.after)
+    if phase not in ACTIVE:
+        return None
+    began = last.at
+    if phase is Phase.FIRING and last.before == Phase.PENDING.value and len(entries) > 1:
+        began = entries[1].at  # the condition has held since the alert went pending
+    state = AlertState(
+        phase=phase,
+        value=last.value,
+        active_since=began,
+        fired_at=last.at if phase is Phase.FIRING else None,
+        changed_at=last.at,
+    )
+    return state, phase is Phase.FIRING and last.notified
+
+
 def _default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -338,15 +361,43 @@ class AlertEngine:
         alert.notified = bool(saved.get("notified"))
 
     async def _restore(self) -> None:
-        """Carry on from the states the previous leader published."""
+        """Carry on from the states the previous leader published, else from the history.
+
+        Without a published snapshot (one process restarted, or the snapshot expired) an
+        alert left pending or firing by the history is pending or firing again, so the first
+        evaluation resolves it, and pages the resolution, when its condition no longer holds.
+        """
         try:
             _, saved = await self._load()
         except Exception as exc:
             log.warning("alert states not restored", error=str(exc))
             return
+        if not saved:
+            await self._restore_from_history()
+            return
         for alert in self.alerts:
             if alert.fingerprint in saved:
                 self._apply(alert, saved[alert.fingerprint])
+
+    async def _restore_from_history(self) -> None:
+        try:
+            found = await store.latest(self.db, [a.fingerprint for a in self.alerts])
+        except Exception as exc:
+            log.warning("alert history unreadable; starting from inactive", error=str(exc))
+            return
+        for alert in self.alerts:
+            entries = found.get(alert.fingerprint)
+            if entries is None:
+                continue
+            state = restored_state(entries)
+            if state is None:
+                continue
+            alert.state, alert.notified = state
+            log.info(
+                "alert state restored from the history",
+                alertname=alert.rule.name,
+                phase=alert.state.phase.value,
+            )
 
     async def current(self) -> tuple[float | None, list[Alert]]:
         """Return (when evaluated, the alerts) as the leader sees them, flags for now."""

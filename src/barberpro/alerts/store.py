@@ -19,6 +19,7 @@ __all__ = [
     "expire_silence",
     "get_silence",
     "history",
+    "latest",
     "live_silences",
     "record",
 ]
@@ -157,19 +158,39 @@ async def history(
         query = query.where(alert_history.c.at < _us(until))
     async with engine.connect() as conn:
         rows = await conn.execute(query.limit(limit))
-        return [
-            HistoryEntry(
-                at=_s(row.at),
-                fingerprint=row.fingerprint,
-                alertname=row.alertname,
-                severity=row.severity,
-                before=row.before,
-                after=row.after,
-                value=row.value,
-                labels=orjson.loads(row.labels),
-                silenced=bool(row.silenced),
-                inhibited=bool(row.inhibited),
-                notified=bool(row.notified),
+        return [_entry_from_row(row) for row in rows]
+
+
+async def latest(
+    engine: AsyncEngine, fingerprints: Sequence[str], *, per_alert: int = 2
+) -> dict[str, list[HistoryEntry]]:
+    """Return the newest ``per_alert`` transitions of each alert, newest first."""
+    found: dict[str, list[HistoryEntry]] = {}
+    async with engine.connect() as conn:
+        for fingerprint in fingerprints:
+            query = (
+                select(alert_history)
+                .where(alert_history.c.fingerprint == fingerprint)
+                .order_by(alert_history.c.at.desc(), alert_history.c.id.desc())
+                .limit(per_alert)
             )
-            for row in rows
-        ]
+            entries = [_entry_from_row(row) for row in await conn.execute(query)]
+            if entries:
+                found[fingerprint] = entries
+    return found
+
+
+def _entry_from_row(row: Any) -> HistoryEntry:
+    return HistoryEntry(
+        at=_s(row.at),
+        fingerprint=row.fingerprint,
+        alertname=row.alertname,
+        severity=row.severity,
+        before=row.before,
+        after=row.after,
+        value=row.value,
+        labels=orjson.loads(row.labels),
+        silenced=bool(row.silenced),
+        inhibited=bool(row.inhibited),
+        notified=bool(row.notified),
+    )

@@ -140,11 +140,6 @@ class PaymentsService:
 
     async def start(self) -> None:
         """Start the API client and the worker (when enabled)."""
-        if self.config.webhook_secret is None:
-            log.warning(
-                "BARBERPRO_MP_WEBHOOK_SECRET is not set: MercadoPago webhooks are accepted "
-                "without a signature (development only)"
-            )
         if self.config.worker_enabled:
             await self.client.start()
             await self.worker.start()

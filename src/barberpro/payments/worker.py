@@ -311,6 +311,17 @@ class Worker:
             return
         self.failed_attempts += 1
         error = result.error or result.fate.value
+        log.warning(
+            "mercadopago notification attempt failed",
+            notification=item.notification_id,
+            row=item.id,
+            topic=item.topic,
+            resource=item.resource_id,
+            attempt=item.attempts,
+            fate=result.fate.value,
+            http_status=result.http_status,
+            reason=error,
+        )
         if result.fate is Fate.DEFERRED:
             # Spread the deferred rows over a second after the breaker's next trial.
             wait = (result.wait_s or 0.0) + self._rand() * min(1.0, config.retry_base_s)
