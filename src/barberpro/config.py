@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     mp_signature_tolerance_s: float | None = Field(default=None, gt=0)
     # Processing attempts of one notification before it goes to the dead-letter list.
     mp_max_attempts: int = Field(default=8, ge=1)
+    # A payment MercadoPago answers 404 for this many times goes to the dead letters (not_found).
+    mp_not_found_attempts: int = Field(default=3, ge=1)
     # Backoff between the queue's attempts: the base doubles per attempt up to the cap, jittered.
     mp_retry_base_s: float = Field(default=5.0, gt=0)
     mp_retry_cap_s: float = Field(default=900.0, gt=0)

@@ -1,4 +1,4 @@
-"""Alert rules: the seven defaults and the TOML / environment overrides."""
+"""Alert rules: the nine defaults and the TOML / environment overrides."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def by_name(rules: tuple[Rule, ...]) -> dict[str, Rule]:
     return {r.name: r for r in rules}
 
 
-def test_defaults_are_the_seven_rules_of_the_design() -> None:
+def test_defaults_are_the_nine_published_rules() -> None:
     """Severity, signal, threshold, window, for and minimum samples match the published defaults."""
     got = {
         r.name: (r.severity, r.signal, r.op, r.threshold, r.window_s, r.for_s, r.min_samples)
@@ -43,7 +43,14 @@ def test_defaults_are_the_seven_rules_of_the_design() -> None:
         "concurrent_connections_warning": (
             "warning", "concurrent_connections", ">", 500, 60, 0, 0,
         ),
+        "webhook_signature_rejected_critical": (
+            "critical", "webhook_rejections", ">", 2, 300, 0, 0,
+        ),
+        "payment_not_found_warning": (
+            "warning", "webhook_dead_letters", ">", 0, 900, 0, 0,
+        ),
     }  # fmt: skip
+    assert by_name(DEFAULT_RULES)["payment_not_found_warning"].selector == {"reason": "not_found"}
 
 
 def test_both_api_latency_rules_share_kind_and_target() -> None:

@@ -27,7 +27,12 @@ def _payment(**changes: Any) -> dict[str, Any]:
             {"type": "application_fee", "amount": 1500.05, "fee_payer": "collector"},
         ],
         "external_reference": "booking-77",
-        "metadata": {"provider_id": "barber-9", "province": "Córdoba"},
+        "metadata": {
+            "provider_id": "barber-9",
+            "province": "Córdoba",
+            "user_id": "client-42",
+            "session_id": "sess-42",
+        },
         "payer": {"id": "555", "email": "x@example.com"},
         "date_approved": "2026-11-27T10:00:00.000-04:00",
         "date_last_updated": "2026-11-27T10:00:01.000-04:00",
@@ -37,7 +42,7 @@ def _payment(**changes: Any) -> dict[str, Any]:
 
 
 def test_every_field_is_taken_from_the_payment() -> None:
-    """Amount, method, type, cuotas, commission, booking, provider, payer and time map over."""
+    """Amount, method, type, cuotas, commission, booking, provider, user, session and time."""
     event = payload.revenue(_payment())
     assert event.payment_id == "1234567890"
     assert event.amount == Decimal("15000.50")
@@ -49,9 +54,23 @@ def test_every_field_is_taken_from_the_payment() -> None:
     assert event.commission == Decimal("1500.05")
     assert event.booking_id == "booking-77"
     assert event.provider_id == "barber-9"
-    assert event.user_id == "555"
+    assert event.user_id == "client-42"
+    assert event.session_id == "sess-42"
     assert event.province == "AR-X"
     assert event.timestamp == datetime(2026, 11, 27, 14, 0, 1, tzinfo=UTC)
+
+
+def test_the_user_comes_from_metadata_never_from_the_mercadopago_payer() -> None:
+    """payer.id is a MercadoPago account: without metadata the payment has no user."""
+    event = payload.revenue(_payment(metadata={}))
+    assert (event.user_id, event.session_id, event.provider_id) == (None, None, None)
+    assert event.booking_id == "booking-77"  # external_reference, when metadata has none
+
+
+def test_the_booking_in_metadata_wins_over_external_reference() -> None:
+    """metadata.booking_id is the checkout's own booking id."""
+    event = payload.revenue(_payment(metadata={"booking_id": "booking-88"}))
+    assert event.booking_id == "booking-88"
 
 
 def test_without_an_application_fee_the_commission_is_left_to_the_rate() -> None:

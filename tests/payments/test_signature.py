@@ -67,6 +67,13 @@ def test_pinned_vector_refuses_any_change() -> None:
     assert signature.verify("other", **good) is signature.Verdict.MISMATCH  # type: ignore[arg-type]
 
 
+def test_an_upper_case_digest_is_refused_as_the_sdk_refuses_it() -> None:
+    """The v1 digest is compared as sent: the upper-cased hex of a good digest is a mismatch."""
+    header = f"ts={TS},v1={V1_NUMERIC.upper()}"
+    verdict = signature.verify(SECRET, header=header, data_id="123456", request_id=REQUEST_ID)
+    assert verdict is signature.Verdict.MISMATCH
+
+
 def test_missing_and_malformed_headers() -> None:
     """No header is MISSING; a header without v1 is MALFORMED."""
     assert signature.verify(SECRET, header=None, data_id="1", request_id="r").name == "MISSING"

@@ -106,12 +106,53 @@ async def test_payment_webhook_becomes_one_revenue_event(
         assert event["commission_cents"] == (None if fee is None else round(fee * 100))
         assert event["booking_id"] == "booking-5001"
         assert event["provider_id"] == payment["metadata"]["provider_id"]
-        assert event["user_id"] == payment["payer"]["id"]
+        assert event["user_id"] is None  # no metadata.user_id: payer.id is not our user
         stored = await _rows(client, select(T.c.status, T.c.attempts, T.c.last_http_status))
         assert [dict(r) for r in stored] == [
             {"status": "done", "attempts": 1, "last_http_status": 200}
         ]
         assert sandbox.served["5001"] == 1
+
+
+async def test_a_payment_attributed_in_metadata_counts_for_its_users_channel(
+    app_factory: Callable[..., Any], standin: StandIn
+) -> None:
+    """metadata.user_id of a WhatsApp-referred user puts the payment in whatsapp's revenue."""
+    sandbox = standin.sandbox
+    async with app_factory(**fast_settings(standin.url)) as client:
+        started = await client.post(
+            "/api/v1/analytics/session/start",
+            json={
+                "session_id": "sess-wa-1",
+                "user_id": "client-wa-1",
+                "referral": {"source": "whatsapp"},
+                "location": {"province": "Córdoba"},
+            },
+        )
+        assert started.status_code == 201, started.text
+        sandbox.set_payment(
+            "5101",
+            {
+                "status": "approved",
+                "metadata": {
+                    "user_id": "client-wa-1",
+                    "session_id": "sess-wa-1",
+                    "booking_id": "bk-wa-1",
+                    "provider_id": "barber-wa",
+                    "province": "Córdoba",
+                },
+            },
+        )
+        assert (await _post(client, sandbox, data_id="5101")).status_code == 200
+        await wait_for(lambda: _queue_settled(client), what="the queue to drain")
+        amount = sandbox.payments["5101"]["transaction_amount"]
+        answer = await client.get(
+            "/api/v1/analytics/business-intelligence", headers={"Authorization": f"Bearer {ADMIN}"}
+        )
+    assert answer.status_code == 200, answer.text
+    channels = {row["channel"]: row for row in answer.json()["referrals"]}
+    assert channels["whatsapp"]["revenue_ars"] == pytest.approx(amount)
+    assert sum(row["revenue_ars"] for row in channels.values()) == pytest.approx(amount)
 
 
 async def test_same_state_counts_once_and_a_later_status_replaces_it(

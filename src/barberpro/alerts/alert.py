@@ -29,6 +29,8 @@ class Alert:
     notified: bool = False
     silenced_by: Sequence[str] = field(default_factory=tuple)
     inhibited: bool = False
+    # What the last sample's value is made of (e.g. "mismatch 31"), when its signal says.
+    detail: str | None = None
 
     @classmethod
     def of(cls, rule: Rule) -> Alert:
@@ -46,6 +48,7 @@ class Alert:
             "severity": self.rule.severity,
             "labels": dict(self.labels),
             "summary": self.rule.summary,
+            "detail": self.detail,
             "value": s.value,
             "threshold": self.rule.threshold,
             "since": s.changed_at,

@@ -226,6 +226,7 @@ class AlertEngine:
         for alert, sample in zip(self.alerts, samples, strict=True):
             if sample is None:
                 continue
+            alert.detail = sample.detail
             alert.state, transition = step(
                 alert.state,
                 rules_.holds(alert.rule, sample),
@@ -285,6 +286,7 @@ class AlertEngine:
             severity=alert.rule.severity,
             labels=alert.labels,
             summary=alert.rule.summary,
+            detail=alert.detail,
             value=s.value,
             threshold=alert.rule.threshold,
             fingerprint=alert.fingerprint,
@@ -328,6 +330,7 @@ class AlertEngine:
                         "resolved_at": a.state.resolved_at,
                         "changed_at": a.state.changed_at,
                         "notified": a.notified,
+                        "detail": a.detail,
                     }
                     for a in self.alerts
                 },
@@ -359,6 +362,7 @@ class AlertEngine:
             changed_at=saved.get("changed_at"),
         )
         alert.notified = bool(saved.get("notified"))
+        alert.detail = saved.get("detail")
 
     async def _restore(self) -> None:
         """Carry on from the states the previous leader published, else from the history.
@@ -418,7 +422,8 @@ class AlertEngine:
         now = self.clock()
         silences = await store.live_silences(self.db, now=now)
         views = [
-            Alert(a.rule, a.labels, a.fingerprint, a.state, a.notified) for a in alerts
+            Alert(a.rule, a.labels, a.fingerprint, a.state, a.notified, detail=a.detail)
+            for a in alerts
         ]  # copies: the flags set here are for the reader, not the engine
         mark(views, silences, now)
         return evaluated_at, views

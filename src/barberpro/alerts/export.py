@@ -31,8 +31,17 @@ _SELECTABLE: Mapping[str, Mapping[str, str]] = {
     "db_query_p95_ms": {"operation": "operation"},
     "db_connection_failures": {},
     "webhook_failure_rate": {"provider": "provider", "event_type": "event_type"},
+    "webhook_rejections": {"provider": "provider", "reason": "reason"},
+    "webhook_dead_letters": {"provider": "provider", "reason": "reason"},
     "memory_percent": {},
     "concurrent_connections": {"instance": "exported_instance"},
+}
+
+
+#: Signals that are a count of one counter's events over the window.
+_COUNTERS: Mapping[str, str] = {
+    "webhook_rejections": "barberpro_payment_webhooks_rejected_total",
+    "webhook_dead_letters": "barberpro_payments_dead_lettered_total",
 }
 
 
@@ -108,6 +117,8 @@ def promql(rule: Rule) -> str:
             f"/ sum(rate({WEBHOOKS}{sel}[{w}])) {op} {_n(rule.threshold)}"
         )
         at_least = f"sum(increase({WEBHOOKS}{sel}[{w}]))"
+    elif rule.signal in _COUNTERS:
+        expr = f"sum(increase({_COUNTERS[rule.signal]}{sel}[{w}])) {op} {_n(rule.threshold)}"
     elif rule.signal == "db_connection_failures":
         expr = (
             f"sum(increase(barberpro_db_connection_failures_total[{w}])) {op} {_n(rule.threshold)}"

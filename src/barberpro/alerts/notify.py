@@ -70,6 +70,7 @@ class Notification:
     silenced: bool
     inhibited: bool
     notify: bool
+    detail: str | None = None  # what the value is made of, e.g. "mismatch 31, stale 2"
 
 
 def _text(n: Notification) -> str:
@@ -77,7 +78,7 @@ def _text(n: Notification) -> str:
     value = "no data" if n.value is None else f"{n.value:.4g}"
     return (
         f"{icon} [{n.status.upper()}] {n.severity.upper()} {n.alertname}: {n.summary} "
-        f"(value {value}, threshold {n.threshold:g})"
+        f"(value {value}, threshold {n.threshold:g})" + (f": {n.detail}" if n.detail else "")
     )
 
 
@@ -88,6 +89,8 @@ def webhook_payload(n: Notification) -> dict[str, Any]:
         "value": "" if n.value is None else f"{n.value:.6g}",
         "threshold": f"{n.threshold:g}",
     }
+    if n.detail:
+        annotations["detail"] = n.detail
     labels = dict(n.labels)
     return {
         "text": _text(n),
@@ -235,6 +238,7 @@ class RealtimeNotifier(_NothingToClose):
                 "summary": n.summary,
                 "value": n.value,
                 "threshold": n.threshold,
+                "detail": n.detail,
                 "fingerprint": n.fingerprint,
                 "startsAt": iso(n.starts_at),
                 "endsAt": iso(n.ends_at),

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from barberpro.alerts import answers
 from barberpro.alerts.service import Alerts
 from barberpro.alerts.silences import Matcher, MatchOp
 from barberpro.api.auth import TokenAuth
@@ -105,7 +106,14 @@ def build_router(alerts: Alerts, auth: TokenAuth) -> APIRouter:
     router = APIRouter(prefix="/monitoring/alerts", tags=["alerts"])
     admin = [Depends(auth.admin)]
 
-    @router.get("", dependencies=admin, summary="Active alerts, silences and recent history")
+    # The answers are returned as rendered responses, which FastAPI passes through:
+    # response_model documents them (tests/api/test_answers.py checks them).
+    @router.get(
+        "",
+        dependencies=admin,
+        summary="Active alerts, silences and recent history",
+        response_model=answers.Overview,
+    )
     async def list_alerts(
         history: Annotated[int, Query(ge=0, le=1000, description="transitions to list")] = 50,
     ) -> JSON:
@@ -113,7 +121,11 @@ def build_router(alerts: Alerts, auth: TokenAuth) -> APIRouter:
         return JSON(await alerts.overview(history_limit=history))
 
     @router.post(
-        "/silences", dependencies=admin, status_code=201, summary="Silence matching alerts"
+        "/silences",
+        dependencies=admin,
+        status_code=201,
+        summary="Silence matching alerts",
+        response_model=answers.SilenceView,
     )
     async def create_silence(body: SilenceIn) -> JSON:
         """Create a silence; 422 names each bad field."""

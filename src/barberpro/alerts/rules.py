@@ -1,4 +1,4 @@
-"""Alert rules as data: the seven defaults, overridable from TOML and the environment.
+"""Alert rules as data: the nine defaults, overridable from TOML and the environment.
 
 Override scheme (applied in this order, later wins):
 
@@ -109,6 +109,35 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         kind="webhook_failures",
         target="payments",
         summary="Payment webhook failure rate above 2% over 5 minutes",
+    ),
+    Rule(
+        name="webhook_signature_rejected_critical",
+        signal="webhook_rejections",
+        op=">",
+        threshold=2,
+        window_s=300,
+        severity="critical",
+        kind="webhook_signatures",
+        target="payments",
+        summary=(
+            "Payment webhooks refused for their signature (3 or more in 5 minutes): a wrong "
+            "BARBERPRO_MP_WEBHOOK_SECRET loses every payment"
+        ),
+    ),
+    Rule(
+        name="payment_not_found_warning",
+        signal="webhook_dead_letters",
+        op=">",
+        threshold=0,
+        window_s=900,
+        severity="warning",
+        kind="payments_not_found",
+        target="payments",
+        selector={"reason": "not_found"},
+        summary=(
+            "MercadoPago answered 404 for a notified payment until it was dead-lettered "
+            "(a notification from another account or environment?)"
+        ),
     ),
     Rule(
         name="memory_critical",

@@ -20,6 +20,8 @@ SIGNALS: frozenset[str] = frozenset(
         "db_query_p95_ms",
         "db_connection_failures",
         "webhook_failure_rate",
+        "webhook_rejections",
+        "webhook_dead_letters",
         "memory_percent",
         "concurrent_connections",
     }
@@ -32,6 +34,9 @@ class Sample:
 
     value: float | None
     count: int
+    #: What the value is made of, for people (e.g. "mismatch 31, stale 2"); shown beside the
+    #: alert and in its notifications.
+    detail: str | None = None
 
 
 class SignalSource(Protocol):
@@ -43,6 +48,10 @@ class SignalSource(Protocol):
       concurrent_connections) ignore it and report the current value with count 1.
     - `labels` narrows the signal (e.g. {"route": "/api/v1/analytics/action"} for http_p95_ms,
       {"provider": "mercadopago"} for webhook_failure_rate); an empty mapping means all.
+    - `webhook_failure_rate` counts each notification once, by its latest attempt;
+      `webhook_rejections` counts webhooks refused for their signature (labels provider,
+      reason), with `detail` naming the reasons; `webhook_dead_letters` counts notifications
+      put on the dead-letter list (labels provider, reason: not_found, refused...).
     - `count` is the number of observations behind `value` (requests, queries, webhooks);
       `value` is None when there were none.
     - Must be cheap and never block the event loop for long: it runs every evaluation interval.

@@ -139,6 +139,18 @@ class Metrics:
             ["provider", "event_type", "outcome"],
             registry=r,
         )
+        self.webhooks_rejected = Counter(
+            "barberpro_payment_webhooks_rejected",
+            "Payment webhooks refused for their signature, by reason (mismatch, missing...).",
+            ["provider", "reason"],
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            "barberpro_payments_dead_lettered",
+            "Payment notifications put on the dead-letter list, by reason (not_found...).",
+            ["provider", "reason"],
+            registry=r,
+        )
         self.webhook_duration = Histogram(
             "barberpro_payment_webhook_duration_seconds",
             "Time taken to process a payment webhook.",

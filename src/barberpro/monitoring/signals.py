@@ -11,7 +11,12 @@ from barberpro.monitoring.service import Monitor
 _HTTP = frozenset({"http"})
 _DB = frozenset({"db"})
 _DB_FAIL = frozenset({"db_conn_fail"})
-_WEBHOOK = frozenset({"webhook"})
+_WEBHOOK = frozenset({"webhook_outcome"})
+#: Counted signals whose series are (kind, provider, reason): refused signatures, dead letters.
+_COUNTED = {
+    "webhook_rejections": frozenset({"webhook_rejected"}),
+    "webhook_dead_letters": frozenset({"webhook_dead"}),
+}
 
 
 class MonitorSignals:
@@ -51,6 +56,10 @@ class MonitorSignals:
             merged = await monitor.merged(window_s, _WEBHOOK)
             total = _select(merged.series, labels, ("provider", "event_type"))
             return Sample(total.errors / total.count if total.count else None, total.count)
+        if signal in _COUNTED:
+            _check(signal, labels, ("provider", "reason"))
+            merged = await monitor.merged(window_s, _COUNTED[signal])
+            return _by_reason(merged.series, labels)
         if signal == "memory_percent":
             _check(signal, labels, ())
             return Sample(await monitor.memory_percent(), 1)
@@ -81,3 +90,17 @@ def _select(
         if all(key[1 + i] == v for i, v in wanted):
             total.merge(stat)
     return total
+
+
+def _by_reason(series: Mapping[tuple[str, ...], Stat], labels: Mapping[str, str]) -> Sample:
+    """Return how many events of (kind, provider, reason) series match ``labels``, with the
+    reasons spelt out in ``detail`` (most frequent first)."""
+    names = ("provider", "reason")
+    by_reason: dict[str, int] = {}
+    for key, stat in series.items():
+        if all(key[1 + names.index(k)] == v for k, v in labels.items()):
+            by_reason[key[2]] = by_reason.get(key[2], 0) + stat.count
+    total = sum(by_reason.values())
+    ranked = sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))
+    detail = ", ".join(f"{reason} {n}" for reason, n in ranked if n)
+    return Sample(float(total), total, detail or None)

@@ -101,6 +101,29 @@ class Ring:
         """Count ``n`` events (``errors`` of them failures) of ``key`` now."""
         self.stat(key).add(n, errors)
 
+    @property
+    def slot(self) -> int:
+        """The number of the filling slot (rotated to the clock first)."""
+        self.current()
+        return self._slot
+
+    def retract(self, slot: int, key: Key, *, n: int = 1, errors: int = 0) -> bool:
+        """Take back ``n`` counted events (``errors`` failures) of ``key`` from ``slot``.
+
+        For a figure that counts only the latest of several events (a notification's latest
+        attempt): the earlier one leaves the slot it was counted in, so every window that holds
+        both counts it once. False when the slot is no longer kept or never counted ``key``.
+        """
+        self.current()
+        series = self._current if slot == self._slot else None
+        if series is None:
+            series = next((found for number, found in self._closed if number == slot), None)
+        stat = None if series is None else series.get(key)
+        if stat is None or stat.count < n:
+            return False
+        stat.add(-n, -errors)
+        return True
+
     def slots(self) -> Iterator[tuple[int, Mapping[Key, Stat]]]:
         """Yield (slot, map) for every kept slot, the filling one last."""
         self.current()

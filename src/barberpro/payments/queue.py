@@ -343,9 +343,20 @@ def _dead_letter(row: Any) -> dict[str, Any]:
         "attempts": row["attempts"],
         "received_at": _iso(row["received_at"]),
         "dead_since": _iso(row["updated_at"]),
+        "reason": _reason(row["last_error"]),
         "last_error": row["last_error"],
         "last_http_status": row["last_http_status"],
     }
+
+
+#: The reasons a dead letter's error starts with (the worker's DeadReason values).
+DEAD_REASONS = frozenset({"not_found", "refused", "unusable_payload", "attempts_exhausted"})
+
+
+def _reason(error: str | None) -> str | None:
+    """Return the reason a dead letter's error starts with (``not_found: ...``), if any."""
+    head = (error or "").split(":", 1)[0]
+    return head if head in DEAD_REASONS else None
 
 
 def _iso(value: int) -> str:

@@ -70,6 +70,7 @@ class PaymentsConfig:
                 lease_s=settings.mp_lease_s,
                 poll_s=settings.mp_poll_s,
                 max_attempts=settings.mp_max_attempts,
+                not_found_attempts=settings.mp_not_found_attempts,
                 retry_base_s=settings.mp_retry_base_s,
                 retry_cap_s=settings.mp_retry_cap_s,
             ),
@@ -167,6 +168,15 @@ class PaymentsService:
         )
         if not verdict.ok:
             self.webhooks[f"rejected_{verdict.value}"] += 1
+            # Never the secret or the header: a leaked signature could be replayed.
+            log.warning(
+                "mercadopago webhook refused: signature",
+                reason=verdict.value,
+                request_id=request_id,
+                data_id=data_id,
+            )
+            if self.recorder is not None:
+                self.recorder.rejected(provider=PROVIDER, reason=verdict.value)
         return verdict
 
     async def receive(self, incoming: webhook.Incoming) -> Received:
@@ -182,7 +192,17 @@ class PaymentsService:
             status=Status.PENDING if incoming.processed else Status.SKIPPED,
         )
         self.webhooks["duplicate" if not created else "accepted"] += 1
-        if created and incoming.processed:
+        if created and incoming.unfetchable:
+            # A resource id MercadoPago never sends (not numeric): stored, never fetched, and
+            # no outcome of payment processing.
+            self.webhooks["skipped"] += 1
+            log.warning(
+                "mercadopago webhook skipped: resource id is not numeric",
+                notification=incoming.notification_id,
+                topic=incoming.topic,
+                resource=incoming.resource_id[:64],
+            )
+        elif created and incoming.processed:
             self.worker.wake()
         elif created and self.recorder is not None:
             # Nothing to fetch for this topic: storing it was the whole processing.

@@ -57,6 +57,23 @@ class WebhookRecorder(Protocol):
         """Record one processed webhook."""
         ...
 
+    def dead_lettered(self, *, provider: str, reason: str) -> None:
+        """Count one notification put on the dead-letter list, by reason."""
+        ...
+
+    def rejected(self, *, provider: str, reason: str) -> None:
+        """Count one webhook refused for its signature, by reason."""
+        ...
+
+
+class DeadReason(StrEnum):
+    """Why a notification is on the dead-letter list (the first word of its last error)."""
+
+    NOT_FOUND = "not_found"  # MercadoPago kept answering 404 for the resource
+    REFUSED = "refused"  # the API refused the request (401, 403, 400)
+    UNUSABLE = "unusable_payload"  # the answer cannot become a revenue event
+    ATTEMPTS = "attempts_exhausted"  # transient failures until max_attempts
+
 
 class Fate(StrEnum):
     """What one processing attempt decided."""
@@ -77,6 +94,7 @@ class Result:
     wait_s: float | None = None  # the server's Retry-After, or the breaker's next trial
     events: int = 0  # revenue events submitted
     stored: int = 0  # of which new (the others were already stored: counted once)
+    reason: DeadReason | None = None  # why it failed, for the dead-letter list
 
 
 class Processor:
@@ -103,14 +121,25 @@ class Processor:
             return await self._process(item)
         except CircuitOpenError as exc:
             return Result(Fate.DEFERRED, error=str(exc), wait_s=exc.retry_in_s)
-        except (TransientError, NotFoundError) as exc:
+        except NotFoundError as exc:
+            # Perhaps not visible yet: retried, until the worker's not_found_attempts.
+            return Result(
+                Fate.RETRY,
+                http_status=exc.status,
+                error=str(exc),
+                wait_s=exc.retry_after_s,
+                reason=DeadReason.NOT_FOUND,
+            )
+        except TransientError as exc:
             return Result(
                 Fate.RETRY, http_status=exc.status, error=str(exc), wait_s=exc.retry_after_s
             )
         except PermanentError as exc:
-            return Result(Fate.DEAD, http_status=exc.status, error=str(exc))
+            return Result(
+                Fate.DEAD, http_status=exc.status, error=str(exc), reason=DeadReason.REFUSED
+            )
         except (payload.PayloadError, rows.EventTimeError) as exc:
-            return Result(Fate.DEAD, http_status=200, error=f"unusable payload: {exc}")
+            return Result(Fate.DEAD, http_status=200, error=str(exc), reason=DeadReason.UNUSABLE)
         except ingest.WriterUnavailable as exc:
             return Result(Fate.RETRY, http_status=200, error=f"analytics writer: {exc}")
         except Exception as exc:  # a bug must not kill the worker; the row is retried
@@ -173,6 +202,8 @@ class WorkerConfig:
     lease_s: float = 120.0
     poll_s: float = 1.0
     max_attempts: int = 8
+    # A resource MercadoPago answers 404 for this many times is dead-lettered as not_found.
+    not_found_attempts: int = 3
     retry_base_s: float = 5.0
     retry_cap_s: float = 900.0
     stop_grace_s: float = 5.0
@@ -329,17 +360,29 @@ class Worker:
                 item, delay_s=wait, error=error, http_status=None, refund_attempt=True
             )
             return
-        if result.fate is Fate.DEAD or item.attempts >= config.max_attempts:
+        reason = result.reason
+        if reason is DeadReason.NOT_FOUND and item.attempts < config.not_found_attempts:
+            reason = None  # not yet: MercadoPago may not show a new payment at once
+        elif reason is None and item.attempts >= config.max_attempts:
+            reason = DeadReason.ATTEMPTS
+        if result.fate is Fate.DEAD or reason is not None or item.attempts >= config.max_attempts:
+            reason = reason or DeadReason.ATTEMPTS
             self.dead_lettered += 1
             log.warning(
                 "mercadopago notification dead-lettered",
+                notification=item.notification_id,
                 row=item.id,
                 topic=item.topic,
                 resource=item.resource_id,
                 attempts=item.attempts,
+                reason=reason.value,
                 error=error,
             )
-            await self._queue.dead_letter(item, error=error, http_status=result.http_status)
+            await self._queue.dead_letter(
+                item, error=f"{reason.value}: {error}", http_status=result.http_status
+            )
+            if self.recorder is not None:
+                self.recorder.dead_lettered(provider=PROVIDER, reason=reason.value)
             return
         delay = backoff_delay(
             item.attempts,

@@ -47,16 +47,17 @@ def revenue(
         raise PayloadError(f"status: {state!r} is not a MercadoPago payment status")
     stamp = at if at is not None else payment.get("date_last_updated")
     moment = _when(stamp) or _when(payment.get("date_approved"))
+    # Who pays is what our checkout put in the preference's metadata (MercadoPago returns its
+    # keys in snake_case): payer.id is the payer's MercadoPago account, never our user.
     metadata = payment.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
-    payer = payment.get("payer")
-    payer = payer if isinstance(payer, Mapping) else {}
     body: dict[str, Any] = {
         "event_id": event_id(payment_id, state, stamp),
         "payment_id": payment_id,
-        "booking_id": _text(payment.get("external_reference")),
+        "booking_id": _text(metadata.get("booking_id")) or _text(payment.get("external_reference")),
         "provider_id": _text(metadata.get("provider_id")),
-        "user_id": _text(payer.get("id")),
+        "user_id": _text(metadata.get("user_id")),
+        "session_id": _text(metadata.get("session_id")),
         "amount": _amount(payment.get("transaction_amount"), "transaction_amount"),
         "currency": payment.get("currency_id") or "ARS",
         "status": state,

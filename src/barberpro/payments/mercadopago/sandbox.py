@@ -77,6 +77,8 @@ class Sandbox:
         self._clock = clock
         self._monotonic = monotonic
         self.faults = Faults()
+        # Payment ids answered 404, as for a payment of another account or environment.
+        self.unknown: set[str] = set()
         self._rng = random.Random(seed)
         self._outage_until = 0.0
         self.payments: dict[str, dict[str, Any]] = {}
@@ -90,7 +92,7 @@ class Sandbox:
 
     def payment(self, payment_id: str) -> dict[str, Any] | None:
         """Return the payment of a numeric id, made up on first sight; None for other ids."""
-        if not payment_id.isdigit() or len(payment_id) > 19:
+        if not payment_id.isdigit() or len(payment_id) > 19 or payment_id in self.unknown:
             return None
         found = self.payments.get(payment_id)
         if found is None:
@@ -218,6 +220,7 @@ class Sandbox:
         self.chargebacks.clear()
         self.requests.clear()
         self.served.clear()
+        self.unknown.clear()
 
     def webhook(
         self,

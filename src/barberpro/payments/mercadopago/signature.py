@@ -108,7 +108,9 @@ def verify(
         return Verdict.MISSING
     if parsed is None:
         return Verdict.MALFORMED
-    sent = parsed.v1.strip().lower().encode()
+    # Compared as sent, as MercadoPago's own SDK validator does: its digests are lower-case
+    # hex, and an upper-cased one is not what it signed.
+    sent = parsed.v1.strip().encode()
     candidates = [data_id]
     if data_id is not None and data_id.lower() != data_id:
         candidates.append(data_id.lower())

@@ -50,9 +50,20 @@ class Incoming:
     body: str | None
 
     @property
+    def unfetchable(self) -> bool:
+        """True for a payment or chargeback whose id MercadoPago could not have sent.
+
+        MercadoPago's payment and chargeback ids are numbers; fetching ``abc`` can only fail,
+        and retrying it would read as a failing payment.
+        """
+        return self.topic in PROCESSED_TOPICS and not (
+            self.resource_id.isascii() and self.resource_id.isdigit()
+        )
+
+    @property
     def processed(self) -> bool:
-        """True when the worker has something to fetch for this topic."""
-        return self.topic in PROCESSED_TOPICS
+        """True when the worker has something to fetch for this notification."""
+        return self.topic in PROCESSED_TOPICS and not self.unfetchable
 
 
 def read(query: Mapping[str, str], request_id: str | None, raw: bytes) -> Incoming:
