@@ -158,7 +158,7 @@ def test_the_url_chooses_the_backend(url: str | None, backend: Backend, shared: 
 @pytest.mark.parametrize("url", ["memcached://127.0.0.1:11211", "file://", "postgresql://x/y"])
 def test_an_unknown_url_is_refused_naming_it(url: str) -> None:
     """A URL no backend takes raises UnsupportedURL with the URL in its message."""
-    with pytest.raises(UnsupportedURL, match="memcached|file|postgresql"):
+    with pytest.raises(UnsupportedURL, match=r"memcached|file|postgresql"):
         SharedState(url)
 
 
