@@ -20,7 +20,7 @@ from barberpro.alerts.service import Alerts, notifiers_from, rules_from
 from barberpro.analytics import read_router, reports, rollups
 from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
-from barberpro.api import errors, lean, openapi
+from barberpro.api import docs, errors, lean, openapi
 from barberpro.api.auth import TokenAuth
 from barberpro.config import Settings
 from barberpro.db import migrate
@@ -214,10 +214,14 @@ def create_app(settings: Settings) -> FastAPI:
         # Our own monitoring times every request; FastAPI's OpenTelemetry hook would only
         # look up an unconfigured provider (an environment read) on each one.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served by barberpro.api.docs from the package's own assets, never a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     ingestor = Ingestor(
         writer=writer,
         max_body_bytes=settings.max_body_bytes,
@@ -225,7 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_future=timedelta(hours=settings.max_future_hours),
         observe=monitor.argentina.observe,
     )
-    lean.serve(app, build_router(ingestor, auth), prefix="/api/v1")
+    lean.serve(app, build_router(ingestor, auth), prefix="/api/v1", token=True)
     report_settings = reports.ReportSettings(
         funnel_window_hours=settings.funnel_window_hours,
         session_timeout_us=int(settings.session_timeout_minutes * 60_000_000),

@@ -26,6 +26,9 @@ class AlertView(Answer):
     severity: Severity
     labels: dict[str, str]
     summary: str
+    detail: str | None = Field(
+        description="What the value is made of, when its signal says (e.g. 'mismatch 31')."
+    )
     value: float | None = Field(description="The signal at the latest evaluation.")
     threshold: float
     since: datetime | None = Field(description="When the state last changed.")

@@ -21,6 +21,9 @@ class Role(StrEnum):
 class TokenAuth:
     """Checks the ``Authorization: Bearer`` header; open when no token is configured."""
 
+    #: Read by barberpro.api.openapi: routes depending on this guard declare the bearer token.
+    checks_bearer_token = True
+
     def __init__(self, *, admin: SecretStr | None, ingest: SecretStr | None) -> None:
         self._admin = admin.get_secret_value().encode() if admin else None
         self._ingest = ingest.get_secret_value().encode() if ingest else None

@@ -34,8 +34,11 @@ class LeanRoute(Route):
         return match, child_scope
 
 
-def serve(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
-    """Serve ``router``'s routes (each endpoint taking just the request) ahead of all others."""
+def serve(app: FastAPI, router: APIRouter, *, prefix: str = "", token: bool = False) -> None:
+    """Serve ``router``'s routes (each endpoint taking just the request) ahead of all others.
+
+    ``token``: the endpoints check the bearer token themselves; their documentation says so.
+    """
     lean: list[Any] = []
     documented: list[APIRoute] = list(getattr(app.state, "documented_routes", []))
     for route in router.routes:
@@ -44,12 +47,15 @@ def serve(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
         lean.append(
             LeanRoute(prefix + route.path, route.endpoint, methods=route.methods, name=route.name)
         )
-        documented.append(_prefixed(route, prefix))
+        documented.append(_prefixed(route, prefix, token=token))
     app.router.routes[:0] = lean
     app.state.documented_routes = documented
 
 
-def _prefixed(route: APIRoute, prefix: str) -> APIRoute:
+def _prefixed(route: APIRoute, prefix: str, *, token: bool) -> APIRoute:
+    extra = dict(route.openapi_extra or {})
+    if token:
+        extra["security"] = [{"bearer": []}]
     return APIRoute(
         prefix + route.path,
         route.endpoint,
@@ -59,5 +65,5 @@ def _prefixed(route: APIRoute, prefix: str) -> APIRoute:
         summary=route.summary,
         description=route.description,
         name=route.name,
-        openapi_extra=route.openapi_extra,
+        openapi_extra=extra or None,
     )
