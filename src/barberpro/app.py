@@ -256,7 +256,10 @@ def create_app(settings: Settings) -> FastAPI:
     if monitor.config.enabled:
         # Added last, so it is the outermost user middleware and times everything inside.
         app.add_middleware(
-            MonitoringMiddleware, recorder=monitor.http, exclude_prefixes=UNTIMED_PREFIXES
+            MonitoringMiddleware,
+            recorder=monitor.http,
+            exclude_prefixes=UNTIMED_PREFIXES,
+            access_log=settings.access_log,
         )
     return app
 

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     log_level: str = "info"
     log_json: bool = False
+    # One log line per answered request: method, route template, status, duration (no query).
+    access_log: bool = False
 
     # --- Monitoring and realtime (barberpro.monitoring, barberpro.realtime) ---
     # Off: no timing middleware and no query timing (the routes still answer, with nothing).

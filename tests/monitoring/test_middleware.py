@@ -152,3 +152,38 @@ async def test_prometheus_counts_are_cumulative_past_the_windows() -> None:
     assert _sample(monitor, "barberpro_http_requests_total", labels) == sent
     bucket = {**labels, "le": "+Inf"}
     assert _sample(monitor, "barberpro_http_request_duration_seconds_bucket", bucket) == sent
+
+
+async def test_the_access_log_names_the_route_never_the_query_or_token(
+    sqlite_app: Callable[..., Any],
+) -> None:
+    """BARBERPRO_ACCESS_LOG: one line per request by route template; no query, no token."""
+    import structlog
+
+    async with sqlite_app(access_log=True, admin_token="adm-secret-token") as client:
+        with structlog.testing.capture_logs() as logs:
+            await client.get(
+                "/api/v1/analytics/dashboard",
+                params={"from": "2026-11-01", "token": "leaky-secret"},
+                headers={"Authorization": "Bearer adm-secret-token", "x-request-id": "r-9"},
+            )
+    (line,) = [e for e in logs if e["event"] == "request"]
+    assert (line["method"], line["route"], line["status"], line["request_id"]) == (
+        "GET",
+        "/api/v1/analytics/dashboard",
+        200,
+        "r-9",
+    )
+    assert line["duration_ms"] > 0
+    assert "leaky-secret" not in repr(logs)
+    assert "adm-secret-token" not in repr(logs)
+
+
+async def test_without_the_setting_there_is_no_access_log(sqlite_app: Callable[..., Any]) -> None:
+    """The access log is off by default."""
+    import structlog
+
+    async with sqlite_app() as client:
+        with structlog.testing.capture_logs() as logs:
+            await client.get("/api/v1/monitoring/health")
+    assert [e for e in logs if e["event"] == "request"] == []

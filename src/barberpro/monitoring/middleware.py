@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+import structlog
 from prometheus_client.core import Metric
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -202,11 +203,13 @@ class MonitoringMiddleware:
         *,
         recorder: HttpRecorder,
         exclude_prefixes: tuple[str, ...] = (),
+        access_log: bool = False,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.app = app
         self._recorder = recorder
         self._exclude = exclude_prefixes
+        self._access_log = access_log
         self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -239,3 +242,27 @@ class MonitoringMiddleware:
             route = recorder.finish(scope, status or 500, elapsed)
             if cost.db_queries:
                 recorder.db_cost(route, scope["method"], cost)
+            if self._access_log:
+                access(scope, route, status or 500, elapsed, cost)
+
+
+_access = structlog.get_logger("barberpro.access")
+
+
+def access(scope: Scope, route: str, status: int, elapsed_s: float, cost: RequestCost) -> None:
+    """Log one answered request by its route template: never its path, query or headers
+    beyond the request id, so no token, id or secret in a URL reaches the logs."""
+    request_id = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            request_id = value.decode("latin-1")[:128]
+            break
+    _access.info(
+        "request",
+        method=scope["method"],
+        route=route,
+        status=status,
+        duration_ms=round(elapsed_s * 1000, 2),
+        db_queries=cost.db_queries,
+        request_id=request_id,
+    )
