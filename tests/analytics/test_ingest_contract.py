@@ -1,4 +1,4 @@
-"""The ingestion contract of DESIGN.md, run on SQLite and on PostgreSQL."""
+"""The ingestion contract of the analytics API, run on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -326,19 +326,51 @@ async def test_bad_input_is_a_422_naming_the_field(
         assert (await conn.execute(select(func.count()).select_from(tables.events))).scalar() == 0
 
 
-async def test_body_that_is_not_json_is_415(client: httpx.AsyncClient) -> None:
-    """A form body or broken JSON answers 415."""
+async def test_a_body_that_is_not_json_is_415(client: httpx.AsyncClient) -> None:
+    """A form body answers 415: it is not JSON by its Content-Type."""
     form = await client.post(
         f"{API}/action",
         content=b"a=1",
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert form.status_code == 415
-    broken = await client.post(
-        f"{API}/action", content=b"{not json", headers={"content-type": "application/json"}
-    )
-    assert broken.status_code == 415
-    assert broken.json()["error"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"{not json", "line 1 column 2"),
+        (b'{"session_id": "s", "action": "x",}', "trailing comma at line 1 column 35"),
+        (b"[" * 3000 + b"]" * 3000, "nested too deeply"),
+    ],
+)
+async def test_malformed_json_is_400_saying_where_it_broke(
+    client: httpx.AsyncClient, body: bytes, says: str
+) -> None:
+    """JSON that does not parse answers 400 naming the line and column (or the depth)."""
+    for path in ("/action", "/batch"):
+        answer = await client.post(
+            f"{API}{path}", content=body, headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == "malformed_json"
+        assert says in answer.json()["message"]
+
+
+async def test_a_batch_item_that_is_not_an_object_is_refused_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    """A string among the events gets its own error; the good event beside it is stored."""
+    good = {"type": "action", "session_id": "s-b1", "action": "view", "event_id": str(uuid.uuid4())}
+    answer = await client.post(f"{API}/batch", json={"events": ["oops", good, 7]})
+    assert answer.status_code in {200, 207}, answer.text
+    body = answer.json()
+    assert body["stored"] == 1
+    assert body["rejected"] == 2
+    first, _, last = body["results"]
+    assert first["errors"][0]["field"] == "events.0"
+    assert "must be a JSON object" in first["errors"][0]["reason"]
+    assert last["errors"][0]["field"] == "events.2"
 
 
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient) -> None:

@@ -1,4 +1,4 @@
-"""The ingestion endpoints of DESIGN.md: validate, prepare, hand to the group-commit writer."""
+"""The ingestion endpoints of docs/DESIGN.md: validate, prepare, hand to the group-commit writer."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from barberpro.analytics import schemas
+from barberpro.analytics import acks, schemas
 from barberpro.analytics.ingest import EventWriter, Outcome, WriterUnavailable
 from barberpro.analytics.rows import EventTimeError, Prepared, prepare
+from barberpro.api.answers import documented
 from barberpro.api.auth import Role, TokenAuth
-from barberpro.api.body import read_bytes
+from barberpro.api.body import malformed_json, read_bytes
 from barberpro.api.errors import ApiError, field_errors, validation_error
 from barberpro.api.openapi import json_body
 from barberpro.api.responses import JSON
@@ -102,6 +103,11 @@ class Ingestor:
         good: list[tuple[int, Prepared]] = []
         for index, item in enumerate(batch.events):
             prefix = ("events", index)
+            if not isinstance(item, dict):
+                reason = f"each event must be a JSON object, not {type(item).__name__}"
+                field = {"field": f"events.{index}", "reason": reason, "type": "dict_type"}
+                results.append(_item_error(index, [field]))
+                continue
             kind = item.get("type")
             model = schemas.EVENT_MODELS.get(kind) if isinstance(kind, str) else None
             if model is None:
@@ -151,8 +157,9 @@ class Ingestor:
 
 
 def _invalid(exc: ValidationError) -> ApiError:
-    if any(e["type"] == "json_invalid" for e in exc.errors()):
-        return ApiError(415, "unsupported_media_type", "the body is not valid JSON")
+    for error in exc.errors(include_url=False):
+        if error["type"] == "json_invalid":
+            return malformed_json(str(error["ctx"].get("error", error["msg"])))
     return validation_error(exc)
 
 
@@ -203,6 +210,8 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
     skip FastAPI's dependency solving, about a third of a small ingestion request's CPU.
     """
     router = APIRouter(prefix="/analytics", tags=["ingestion"])
+    # Served lean, the routes are documented by their openapi_extra alone, answers included
+    # (barberpro.api.answers.documented); tests/api/test_answers.py checks the real answers.
 
     def ingest_token(request: Request) -> None:
         auth.require(request, Role.INGEST, Role.ADMIN)
@@ -210,7 +219,13 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
     @router.post(
         "/session/start",
         status_code=201,
-        openapi_extra=json_body(schemas.SessionStart),
+        openapi_extra=json_body(schemas.SessionStart)
+        | documented(
+            {
+                201: (acks.SessionStarted, "Stored."),
+                200: (acks.SessionStarted, "Stored before: duplicate is true."),
+            }
+        ),
         summary="Start a session",
     )
     async def session_start(request: Request) -> JSON:
@@ -241,7 +256,13 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
             methods=["POST"],
             status_code=202,
             summary=summary,
-            openapi_extra=json_body(model),
+            openapi_extra=json_body(model)
+            | documented(
+                {
+                    202: (acks.EventAccepted, "Stored."),
+                    200: (acks.EventAccepted, "Stored before: duplicate is true."),
+                }
+            ),
             name=model.__name__.lower(),
         )
 
@@ -256,7 +277,8 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
     @router.post(
         "/batch",
         status_code=207,
-        openapi_extra=json_body(schemas.Batch),
+        openapi_extra=json_body(schemas.Batch)
+        | documented({207: (acks.BatchAnswer, "One result per item, in order.")}),
         summary="Track up to 1000 events of any type",
     )
     async def batch(request: Request) -> JSON:

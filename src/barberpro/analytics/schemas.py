@@ -1,4 +1,4 @@
-"""The request bodies of the ingestion endpoints, exactly as DESIGN.md names their fields."""
+"""The request bodies of the ingestion endpoints, their fields named as the API documents them."""
 
 from __future__ import annotations
 
@@ -18,15 +18,9 @@ from pydantic import (
     model_validator,
 )
 
+from barberpro.analytics.funnel_definition import STEP_COUNT, STEP_NAMES, step_number
 from barberpro.argentina import normalize_province
 
-FUNNEL_STEPS: tuple[str, ...] = (
-    "search",
-    "provider_view",
-    "slot_selected",
-    "booking_created",
-    "payment_completed",
-)
 MAX_PROPERTIES_BYTES = 8 * 1024
 
 # MercadoPago's payment statuses (https://www.mercadopago.com.ar/developers, "payments").
@@ -153,14 +147,16 @@ class Action(_Event):
 
 
 def _step(value: object) -> object:
-    """Accept a step as 1-5 or its name; return its number."""
+    """Accept a step as its number or its name; return its number."""
     if isinstance(value, str):
-        name = value.strip().lower()
-        if name in FUNNEL_STEPS:
-            return FUNNEL_STEPS.index(name) + 1
-        if name.isdigit():
-            return int(name)
-        raise ValueError(f"unknown step {value!r}: use 1-5 or one of {', '.join(FUNNEL_STEPS)}")
+        number = step_number(value)
+        if number is not None:
+            return number
+        if value.strip().isdigit():
+            return int(value.strip())
+        raise ValueError(
+            f"unknown step {value!r}: use 1-{STEP_COUNT} or one of {', '.join(STEP_NAMES)}"
+        )
     return value
 
 
@@ -169,7 +165,7 @@ class Funnel(_Event):
 
     session_id: Id
     user_id: Id | None = None
-    step: Annotated[int, BeforeValidator(_step), Field(ge=1, le=5, strict=False)]
+    step: Annotated[int, BeforeValidator(_step), Field(ge=1, le=STEP_COUNT, strict=False)]
     booking_id: Id | None = None
     provider_id: Id | None = None
     service_id: Id | None = None
@@ -236,5 +232,6 @@ EVENT_MODELS: dict[str, type[_Body]] = {
 class Batch(_Body):
     """POST /analytics/batch: events of any type, each answered on its own."""
 
-    events: list[dict[str, Any]]
+    # Any JSON values: an item that is not an object gets its own error, the others are stored.
+    events: list[Any]
     sent_at: datetime | None = None

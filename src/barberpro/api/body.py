@@ -43,12 +43,25 @@ async def read_bytes(request: Request, *, max_bytes: int) -> bytes:
 
 
 async def read_json(request: Request, *, max_bytes: int) -> Any:
-    """Return the parsed JSON body, with the answers of :func:`read_bytes` and 415 for bad JSON."""
+    """Return the parsed JSON body, with the answers of :func:`read_bytes` and 400 for bad JSON."""
     raw = await read_bytes(request, max_bytes=max_bytes)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(415, "unsupported_media_type", f"the body is not valid JSON: {exc}") from exc
+        raise malformed_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+def malformed_json(where: str) -> ApiError:
+    """The 400 of a body that is JSON by its Content-Type but does not parse; ``where`` says
+    what broke and where (line and column), or that it nests too deeply."""
+    if "recursion limit" in where.lower():
+        where = f"valid JSON perhaps, but nested too deeply to read ({where})"
+    return ApiError(
+        400,
+        "malformed_json",
+        f"the body is not valid JSON: {where}",
+        fields=[{"field": "body", "reason": where, "type": "json_invalid"}],
+    )
 
 
 def _too_large(max_bytes: int) -> ApiError:
