@@ -67,6 +67,7 @@ from barberpro import logs
 from barberpro.analytics import (
     engagement,
     funnel,
+    funnel_definition,
     market,
     providers,
     referrals,
@@ -76,10 +77,11 @@ from barberpro.analytics import (
 )
 from barberpro.analytics.ingest import EventWriter, Outcome
 from barberpro.analytics.range import Range, last_days, parse_range
-from barberpro.analytics.rows import Prepared, prepare, to_micros
+from barberpro.analytics.rows import Prepared, prepare
 from barberpro.analytics.schemas import EVENT_MODELS
 from barberpro.app import create_app
 from barberpro.argentina import ART, art_day_bounds
+from barberpro.argentina.timezone import to_micros
 from barberpro.config import Settings
 from barberpro.db import tables
 from datagen import FLAT_COLUMNS, Generated, flat_row, generate
@@ -610,7 +612,10 @@ async def time_sections(app: Any, backend: str, span: Ranges, opts: Options) -> 
             print(f"  {backend}: the funnel failed: {exc!r}"[:300], flush=True)
         cases = [
             ("funnel.tallied, no breakdown", on_conn(tally(rng, ()))),
-            ("funnel.tallied, 3 breakdowns", on_conn(tally(rng, tuple(funnel.BREAKDOWNS)))),
+            (
+                "funnel.tallied, 3 breakdowns",
+                on_conn(tally(rng, tuple(funnel_definition.BREAKDOWNS))),
+            ),
             *((name, on_conn(section)) for name, section in _sections(rng, by_channel, knobs)),
         ]
         for name, call in cases:

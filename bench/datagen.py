@@ -34,8 +34,8 @@ from itertools import accumulate
 from typing import Any
 
 from barberpro.analytics.rows import Prepared
-from barberpro.analytics.timebuckets import DAY_US, HOUR_US, art_day, day_date, day_start_us
 from barberpro.argentina import classify_referral
+from barberpro.argentina.timezone import DAY_US, HOUR_US, art_day, day_date, day_start_us
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND

@@ -22,6 +22,7 @@ from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
 from barberpro.api import docs, errors, lean, openapi
 from barberpro.api.auth import TokenAuth
+from barberpro.argentina.timezone import HOUR_US
 from barberpro.config import Settings
 from barberpro.db import migrate
 from barberpro.db.engine import create_engine, create_writer_engine
@@ -98,7 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     writer = EventWriter(
         commits,
         rollup_settings=rollups.RollupSettings(
-            funnel_window_us=int(settings.funnel_window_hours * 3_600_000_000),
+            funnel_window_us=int(settings.funnel_window_hours * HOUR_US),
             commission_rate=Decimal(str(settings.commission_rate)),
         ),
     )
@@ -227,6 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_batch=settings.max_batch_events,
         max_future=timedelta(hours=settings.max_future_hours),
+        max_past=timedelta(days=settings.max_past_days),
         observe=monitor.argentina.observe,
     )
     lean.serve(app, build_router(ingestor, auth), prefix="/api/v1", token=True)

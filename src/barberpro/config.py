@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_batch_events: int = Field(default=1000, gt=0)
     max_future_hours: float = Field(default=23, ge=0)
+    # Events dated further back than this are refused (a typo'd year, a clock reset to 1970).
+    max_past_days: int = Field(default=400, ge=1, le=36_500)
     # Group commit: most events one transaction takes, and requests waiting beyond which 503.
     ingest_max_batch_rows: int = Field(default=5000, gt=0)
     ingest_queue_limit: int = Field(default=100_000, gt=0)

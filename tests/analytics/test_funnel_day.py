@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from barberpro.analytics import funnel
-from barberpro.analytics.funnel_math import LAST_STEP
+from barberpro.analytics import funnel, funnel_definition
+from barberpro.analytics.funnel_definition import LAST_STEP
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import ART_OFFSET_US, DAY_US
+from barberpro.argentina.timezone import ART_OFFSET_US, DAY_US
 from barberpro.db import migrate, tables
 from barberpro.db.engine import create_engine
 
@@ -53,7 +53,7 @@ def _expected(rows: list[dict[str, Any]], column: str | None) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if row["day"] == DAY:
-            key = (row[column] or funnel.UNKNOWN) if column else ""
+            key = (row[column] or funnel_definition.UNKNOWN) if column else ""
             groups.setdefault(key, []).append(row)
     found = {}
     for key, members in groups.items():
@@ -90,7 +90,7 @@ async def _check(
         async with engine.begin() as conn:
             await conn.execute(tables.funnel_days.insert(), rows)
         async with engine.connect() as conn:
-            for chosen in ((), ("device",), tuple(funnel.BREAKDOWNS)):
+            for chosen in ((), ("device",), tuple(funnel_definition.BREAKDOWNS)):
                 found = await funnel.tallied(conn, SPAN, window_hours=24, breakdowns=chosen)
                 section = found.section
                 assert {"": _got(section["steps"])} == _expected(rows, None), chosen

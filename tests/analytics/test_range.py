@@ -5,9 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from barberpro.analytics.funnel import whole_days
-from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import ART_OFFSET_US, DAY_US, HOUR_US, art_day, day_start_us
+from barberpro.analytics.range import Range, whole_days
+from barberpro.argentina.timezone import ART_OFFSET_US, DAY_US, HOUR_US, art_day, day_start_us
 
 _INSTANTS = st.integers(1_600_000_000_000_000, 1_900_000_000_000_000)
 

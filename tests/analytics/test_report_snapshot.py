@@ -10,7 +10,7 @@ from sqlalchemy.pool import QueuePool
 
 from barberpro.analytics import reports
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import DAY_US
+from barberpro.argentina.timezone import DAY_US
 from barberpro.db import migrate, tables
 from barberpro.db.engine import create_engine
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from barberpro.analytics import funnel_math
+from barberpro.analytics import funnel_definition
 from tests.analytics import reference
 from tests.analytics.generate import chunks, generate
 from tests.analytics.reference import Reference, Span, parse_range
@@ -201,7 +201,7 @@ def check_recommendations(expected: dict[str, Any], got: list[dict[str, Any]]) -
 async def reports(
     client: httpx.AsyncClient, start: str, end: str, **params: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the dashboard and the BI report of a range (``from``/``to`` as DESIGN.md names)."""
+    """Return the dashboard and the BI report of a range (``from``/``to`` as the API names)."""
     query = {"from": start, "to": end, **params}
     dash = await client.get(f"{API}/dashboard", params=query)
     assert dash.status_code == 200, dash.text
@@ -261,7 +261,7 @@ async def test_bi_options_cut_the_leaderboard_and_keep_one_breakdown(
 
 
 async def test_to_bounds_the_range_of_both_reports(client: httpx.AsyncClient) -> None:
-    """``from``/``to`` (DESIGN.md's names) set both ends of the range the reports cover."""
+    """``from``/``to`` (the API's names) set both ends of the range the reports cover."""
     for start, end in RANGES:
         expected = _range_header(parse_range(start, end))
         for path in ("dashboard", "business-intelligence"):
@@ -331,13 +331,13 @@ def unit_steps(draw: Callable[..., Any], window: int, span: int) -> list[tuple[i
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), window_hours=st.sampled_from([1, 6, 24]))
-def test_funnel_math_chains_match_the_brute_force(data: st.DataObject, window_hours: int) -> None:
-    """funnel_math.chains gives, per step-1 event, the greedy chain reaching furthest."""
+def test_funnel_chains_match_the_brute_force(data: st.DataObject, window_hours: int) -> None:
+    """funnel_definition.chains gives, per step-1 event, the greedy chain reaching furthest."""
     events = data.draw(unit_steps(window_hours * 60, 2 * 24 * 60))
     window = window_hours * 60 * MINUTE
     evs = [(step, minute * MINUTE, f"e{i:02d}") for i, (step, minute) in enumerate(events)]
-    got = funnel_math.chains(
-        [funnel_math.StepEvent(eid, step, at) for step, at, eid in evs], window_us=window
+    got = funnel_definition.chains(
+        [funnel_definition.StepEvent(eid, step, at) for step, at, eid in evs], window_us=window
     )
     expected = sorted((t, eid) for step, t, eid in evs if step == 1)
     assert [(c.times[0], c.event_id) for c in got] == expected

@@ -1,4 +1,4 @@
-"""Referral channel classification (DESIGN.md, "Referral channel")."""
+"""Referral channel classification: source, then landing utm_source, then referrer host."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from barberpro.argentina import CHANNELS, Channel, classify_referral
 
-# Written out from DESIGN.md and the brief, independently of the module's table.
+# Written out from the channel rule, independently of the module's table.
 HOSTS: dict[Channel, tuple[str, ...]] = {
     "whatsapp": (
         "wa.me",

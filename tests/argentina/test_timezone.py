@@ -1,4 +1,5 @@
-"""ART conversions: naive means UTC when stored, ART when typed by a person."""
+"""ART conversions (naive means UTC when stored, ART when typed by a person) and the time base:
+epoch microseconds and their hour, day and week buckets."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from barberpro.argentina import ART, art_day_bounds, parse_art_datetime, to_art
+from barberpro.argentina.timezone import (
+    HOUR_US,
+    art_day,
+    art_hour_of_day,
+    art_week,
+    day_date,
+    day_start_us,
+    from_micros,
+    hour_of,
+    to_micros,
+    week_start,
+)
 
 # Argentina has been UTC-3 all year since it dropped DST in 2009.
 naive_since_2010 = st.datetimes(min_value=datetime(2010, 1, 1), max_value=datetime(2099, 12, 31))
@@ -115,3 +128,56 @@ def test_parse_rejects_non_iso(text: str) -> None:
     """A value that is not ISO 8601 raises ValueError naming it."""
     with pytest.raises(ValueError, match="invalid datetime"):
         parse_art_datetime(text)
+
+
+def test_fixed_offset_buckets_agree_with_the_zone_since_2009() -> None:
+    """From 15 March 2009 (Argentina's last change of offset) the fixed UTC-3 day buckets are
+    the zone's calendar days, every day up to 2060."""
+    day, last = date(2009, 3, 16), date(2060, 1, 1)
+    while day < last:
+        start, end = art_day_bounds(day)
+        number = art_day(to_micros(start))
+        assert (day_start_us(number), day_start_us(number + 1)) == (
+            to_micros(start),
+            to_micros(end),
+        )
+        assert day_date(number) == day
+        day += timedelta(days=1)
+
+
+def test_the_fixed_offset_differs_from_the_zone_in_the_last_dst_summer() -> None:
+    """On 1 January 2009 Buenos Aires was at UTC-2: its midnight is not a day bucket's start."""
+    start, _ = art_day_bounds(date(2009, 1, 1))
+    assert to_micros(start) == day_start_us(art_day(to_micros(start)) + 1) - HOUR_US
+
+
+_MICROS = st.integers(to_micros(datetime(2, 1, 1)), to_micros(datetime(9998, 12, 31)))
+
+
+@given(_MICROS)
+def test_micros_round_trip_and_buckets_floor(micros: int) -> None:
+    """to_micros inverts from_micros; each bucket holds its instant, before 1970 too."""
+    assert to_micros(from_micros(micros)) == micros
+    hour = hour_of(micros)
+    assert hour * HOUR_US <= micros < (hour + 1) * HOUR_US
+    day = art_day(micros)
+    assert day_start_us(day) <= micros < day_start_us(day + 1)
+    monday = week_start(art_week(micros))
+    assert monday.weekday() == 0
+    assert monday <= day_date(day) < monday + timedelta(days=7)
+
+
+@given(st.integers(to_micros(datetime(2009, 3, 16)), to_micros(datetime(2099, 12, 31))))
+def test_art_hours_of_day_are_the_zones_since_2009(micros: int) -> None:
+    """Since 2009 the ART hour of day of an hour bucket is the hour on Buenos Aires clocks."""
+    assert art_hour_of_day(hour_of(micros)) == to_art(from_micros(micros)).hour
+
+
+def test_an_instant_before_1970_is_in_the_buckets_before_zero() -> None:
+    """23:30 UTC on 31 December 1969 is UTC hour -1, ART day -1 (20:30 ART), ART week 0."""
+    micros = to_micros(datetime(1969, 12, 31, 23, 30, tzinfo=UTC))
+    assert micros < 0
+    assert (hour_of(micros), art_day(micros), art_week(micros)) == (-1, -1, 0)
+    assert art_hour_of_day(hour_of(micros)) == 20
+    assert day_date(-1) == date(1969, 12, 31)
+    assert week_start(0) == date(1969, 12, 29)

@@ -6,12 +6,15 @@ import asyncio
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.analytics import revenue
+from barberpro.argentina.timezone import HOUR_US, art_day
 from barberpro.db import locks, migrate, tables
 from barberpro.db.engine import create_engine
 
@@ -639,5 +642,172 @@ async def test_units_follow_the_sessions_written_on_postgresql(postgres_url: str
         found = await units()
         assert (found["y"], found["b"]) == ((30, "y", None, None), (1, "b", "AR-C", None))
         assert found["c-2"] == (1, "b", "AR-C", None)
+    finally:
+        await engine.dispose()
+
+
+async def _downgrade(engine: AsyncEngine, target: str) -> None:
+    """Take the schema down to ``target``, in one transaction as ``migrate.upgrade`` does."""
+
+    def run(connection: Connection) -> None:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        config = migrate.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, target)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def test_buckets_before_1970_are_floored_by_the_triggers(database_url: str) -> None:
+    """Migration 0013: the triggers bucket by floor division, as the writer does, and the rows
+    they had put in the bucket after their own (instants before 1970) move to theirs; downgrade
+    brings back the old rounding and upgrading again floors them once more."""
+    engine = create_engine(database_url)
+    s, sd, cd, units = tables.sessions, tables.session_days, tables.client_days, tables.units
+    p, ph, fs, fd = tables.payments, tables.payment_hours, tables.funnel_starts, tables.funnel_days
+    hour = HOUR_US
+
+    def payment(pid: str, at: int, **fields: Any) -> dict[str, Any]:
+        return {
+            "payment_id": pid,
+            "status": "approved",
+            "status_at": at,
+            "event_id": f"e-{pid}",
+            "amount_cents": 1000,
+            "currency": "ARS",
+            "first_approved_at": at,
+            "approved_amount_cents": 1000,
+            "approved_currency": "ARS",
+            "approved_commission_cents": 100,
+            **fields,
+        }
+
+    async def snapshot() -> dict[str, Any]:
+        """The rollups as kept, and as the sessions, units and payments give them afresh."""
+        async with engine.connect() as conn:
+            sessions = list(await conn.execute(select(s)))
+            first_at = dict(
+                (await conn.execute(select(units.c.unit, units.c.first_at))).tuples().all()
+            )
+            kept = {
+                "session_days": {
+                    (r.day, r.device_type): r.sessions
+                    for r in await conn.execute(select(sd).where(sd.c.sessions != 0))
+                },
+                "client_days": {
+                    (r.day, r.user_id): (r.sessions, r.first_day)
+                    for r in await conn.execute(select(cd).where(cd.c.sessions != 0))
+                },
+                "payment_hours": sorted(
+                    (r.hour, r.measure, r.payments)
+                    for r in await conn.execute(select(ph).where(ph.c.payments != 0))
+                ),
+                "funnel_days": sorted(
+                    (r.day, r.unit, r.t1) for r in await conn.execute(select(fd))
+                ),
+            }
+            afresh = sorted(
+                (int(r[1]), r[0], int(r[5]))
+                for r in await conn.execute(revenue.grouped_payments(-(10**18), 10**18))
+            )
+        days: dict[tuple[int, str], int] = {}
+        clients: dict[tuple[int, str], int] = {}
+        for r in sessions:
+            days[art_day(r.started_at), r.device_type or ""] = (
+                days.get((art_day(r.started_at), r.device_type or ""), 0) + 1
+            )
+            if r.user_id is not None and r.user_type != "provider":
+                key = (art_day(r.started_at), r.user_id)
+                clients[key] = clients.get(key, 0) + 1
+        first = {u: art_day(at) for u, at in first_at.items()}
+        return {
+            "kept": kept,
+            "session_days": days,
+            "client_days": {k: (n, first.get(k[1])) for k, n in clients.items()},
+            "payment_hours": afresh,
+        }
+
+    def floored(found: dict[str, Any]) -> bool:
+        """Whether every rollup equals its rows regrouped with floored buckets."""
+        kept = found["kept"]
+        return all(kept[name] == found[name] for name in ("session_days", "client_days")) and (
+            kept["payment_hours"] == found["payment_hours"]
+        )
+
+    # ART day -1 runs from 1969-12-31T03:00Z to 1970-01-01T03:00Z; hour -1 is 23:00Z-24:00Z.
+    try:
+        await migrate.upgrade(engine, "0012")
+        async with engine.begin() as conn:
+            await conn.execute(
+                units.insert(), [{"unit": "u1", "first_at": -2 * hour, "first_session_id": "a"}]
+            )
+            await conn.execute(
+                s.insert(),
+                [
+                    _session("a", -2 * hour, "u1", device_type="mobile"),
+                    _session("b", 2 * hour, "u1", device_type="mobile"),
+                    _session("c", 5 * hour, "u2", device_type="desktop"),
+                    _session("d", -30 * hour, None, device_type="desktop"),
+                ],
+            )
+            await conn.execute(
+                p.insert(),
+                [
+                    payment("p1", -1),
+                    payment("p2", -3 * hour - 5, status="rejected", first_approved_at=None),
+                    payment("p3", 5),
+                ],
+            )
+            await conn.execute(
+                fs.insert(),
+                [{"event_id": "f1", "unit": "u1", "t1": -5 * hour, "reach": 2, "t2": -4 * hour}],
+            )
+            # As migration 0005 built it: in ART day 0, rounded towards zero.
+            await conn.execute(
+                fd.insert(),
+                [{"day": 0, "unit": "u1", "reach": 2, "t1": -5 * hour, "g2": hour}],
+            )
+        before = await snapshot()
+        assert not floored(before)  # the old triggers round towards zero
+        assert (0, "mobile") in before["kept"]["session_days"]
+        await migrate.upgrade(engine)
+        after = await snapshot()
+        assert floored(after)
+        assert after["kept"]["session_days"] == {
+            (-1, "mobile"): 2,
+            (0, "desktop"): 1,
+            (-2, "desktop"): 1,
+        }
+        assert after["kept"]["client_days"][-1, "u1"] == (2, -1)
+        assert (-1, "approved", 1) in after["kept"]["payment_hours"]
+        assert (-4, "rejected", 1) in after["kept"]["payment_hours"]
+        assert after["kept"]["funnel_days"] == [(-1, "u1", -5 * hour)]
+        async with engine.begin() as conn:
+            # The new triggers: a session and a payment before 1970, a start moving a day back,
+            # an approval moving an hour back, a client first seen a day earlier.
+            await conn.execute(s.insert(), [_session("e", -1, "u3", device_type="tablet")])
+            await conn.execute(s.update().where(s.c.session_id == "c").values(started_at=-hour))
+            await conn.execute(
+                p.update().where(p.c.payment_id == "p3").values(first_approved_at=-hour - 1)
+            )
+            await conn.execute(p.insert(), [payment("p4", -2 * hour + 7)])
+            await conn.execute(
+                units.update().where(units.c.unit == "u1").values(first_at=-30 * hour)
+            )
+        assert floored(await snapshot())
+        await _downgrade(engine, "0012")
+        down = await snapshot()
+        # Rounded towards zero again: approvals at -1 us in hour 0, at -1 h - 1 us and
+        # -2 h + 7 us in hour -1, the rejection at -3 h - 5 us in hour -3.
+        assert [
+            row for row in down["kept"]["payment_hours"] if row[1] in ("approved", "rejected")
+        ] == [(-3, "rejected", 1), (-1, "approved", 2), (0, "approved", 1)]
+        assert (0, "mobile") in down["kept"]["session_days"]
+        await migrate.upgrade(engine)
+        assert floored(await snapshot())
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_diff) == []
     finally:
         await engine.dispose()

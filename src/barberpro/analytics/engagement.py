@@ -9,11 +9,10 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import hourly
-from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import ART_OFFSET_US, DAY_US
+from barberpro.analytics.funnel_definition import UNKNOWN
+from barberpro.analytics.range import Range, whole_days
+from barberpro.argentina.timezone import ART_DAYS
 from barberpro.db import tables
-
-UNKNOWN = "unknown"
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -120,7 +119,7 @@ async def session_mix(conn: AsyncConnection, span: Range) -> SessionMix:
             .where(s.c.started_at >= a, s.c.started_at < b)
             .group_by(*(s.c[name] for name in names))
         ),
-        bucket=(DAY_US, ART_OFFSET_US),
+        bucket=ART_DAYS,
     )
     return SessionMix(tuple(MixGroup(*key, *values) for key, values in found.items()))
 
@@ -177,13 +176,13 @@ async def returning_clients(conn: AsyncConnection, span: Range) -> int:
     Whole ART days count from ``client_days`` (sessions by day and client, with the client's
     first day); other ranges join their sessions to ``units``.
     """
-    days = span.whole(DAY_US, ART_OFFSET_US)
-    if span.outside(DAY_US, ART_OFFSET_US) == [] and days[0] < days[1]:
+    days = whole_days(span)
+    if days is not None:
         cd = tables.client_days
-        first, stop = days
-        clients = cd.c.user_id if stop - first == 1 else distinct(cd.c.user_id)
+        first, last = days
+        clients = cd.c.user_id if first == last else distinct(cd.c.user_id)
         query = select(func.count(clients)).where(
-            cd.c.day >= first, cd.c.day < stop, cd.c.first_day < first, cd.c.sessions > 0
+            cd.c.day >= first, cd.c.day <= last, cd.c.first_day < first, cd.c.sessions > 0
         )
     else:
         s, u = tables.sessions, tables.units

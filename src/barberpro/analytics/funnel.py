@@ -1,10 +1,13 @@
 """The booking funnel over a range, from the ``funnel_starts`` and ``funnel_days`` rollups.
 
-DESIGN.md's definition; docs/ANALYTICS.md spells out each figure.
+The funnel's steps, unit and chosen chain are those of
+:mod:`barberpro.analytics.funnel_definition`; docs/ANALYTICS.md ("Funnel") spells out each
+figure.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -13,30 +16,25 @@ from typing import Any
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from barberpro.analytics.funnel_math import LAST_STEP, STEP_NAMES
-from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import ART_OFFSET_US, DAY_US, art_day
+from barberpro.analytics.funnel_definition import (
+    BREAKDOWNS,
+    FIRST_TOUCH,
+    GAP_COLUMNS,
+    LAST_STEP,
+    STEP_COUNT,
+    STEP_NAMES,
+    STEPS,
+    TIME_COLUMNS,
+    UNKNOWN,
+    Breakdown,
+    sql_choice_order,
+    sql_choice_score,
+)
+from barberpro.analytics.range import Range, whole_days
 from barberpro.db import dialect, tables
 
-BREAKDOWNS = {
-    "province": "province",
-    "device": "device_type",
-    "referral_channel": "referral_channel",
-}
-UNKNOWN = "unknown"
-_DIMENSIONS = ("province", "device_type", "referral_channel")
-_GAPS = ("g2", "g3", "g4", "g5")
-# reach * weight - t1 orders by reach, then earliest t1: t1 (epoch micros) stays far below it.
-_REACH_WEIGHT = 10**16
 # Median lookups per statement: SQLite allows 500 terms in a compound SELECT.
 _MEDIANS_PER_STATEMENT = 200
-
-
-def whole_days(span: Range) -> tuple[int, int] | None:
-    """Return the ART day numbers (first, last) that ``span`` covers exactly, else None."""
-    if (span.start_us - ART_OFFSET_US) % DAY_US or (span.end_us - ART_OFFSET_US) % DAY_US:
-        return None
-    return art_day(span.start_us), art_day(span.end_us) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +50,7 @@ async def tallied(
     span: Range,
     *,
     window_hours: float,
-    breakdowns: Sequence[str] = tuple(BREAKDOWNS),
+    breakdowns: Sequence[Breakdown] = tuple(BREAKDOWNS),
 ) -> Summary:
     """Return the funnel section with ``breakdowns``, and its units by referral channel.
 
@@ -90,14 +88,14 @@ async def tallied(
         query = select(
             func.grouping(*dims),
             *dims,
-            *(func.count().filter(best.c.reach == k) for k in range(1, LAST_STEP + 1)),
-            *(func.percentile_cont(0.5).within_group(best.c[g]) for g in _GAPS),
+            *(func.count().filter(best.c.reach == k) for k in STEPS),
+            *(func.percentile_cont(0.5).within_group(best.c[g]) for g in GAP_COLUMNS),
         ).group_by(func.grouping_sets(*dims, tuple_()))
         everything = (1 << len(dims)) - 1  # the bits of GROUPING: 1 for a column not grouped
         for row in await conn.execute(query):
             mask, values = row[0], row[1 : 1 + len(dims)]
-            counts = row[1 + len(dims) : 1 + len(dims) + LAST_STEP]
-            medians = row[1 + len(dims) + LAST_STEP :]
+            counts = row[1 + len(dims) : 1 + len(dims) + STEP_COUNT]
+            medians = row[1 + len(dims) + STEP_COUNT :]
             if mask == everything:
                 tally = overall
             else:
@@ -107,14 +105,14 @@ async def tallied(
             tally.medians = [None, None, *medians]
     else:
         query = select(
-            best.c.reach, *(best.c[g] for g in _GAPS), *(columns[name] for name in grouped)
+            best.c.reach, *(best.c[g] for g in GAP_COLUMNS), *(columns[name] for name in grouped)
         )
         # Each unit's gaps go to one tally per requested breakdown; the overall tally is the
         # union of any one breakdown's values. Channels that are not a requested breakdown
         # are only counted (the referrals section needs no medians).
         split_by = [groups[name] for name in breakdowns]
         counted = [] if "referral_channel" in breakdowns else [groups["referral_channel"]]
-        first = 1 + len(_GAPS)
+        first = 1 + len(GAP_COLUMNS)
         targets: list[tuple[int, dict[str, _Tally], bool]] = [
             (first + i, by_value, True) for i, by_value in enumerate(split_by)
         ]
@@ -143,7 +141,7 @@ async def tallied(
 def _summary(
     overall: _Tally,
     groups: dict[str, dict[str, _Tally]],
-    breakdowns: Sequence[str],
+    breakdowns: Sequence[Breakdown],
     *,
     window_hours: float,
 ) -> Summary:
@@ -183,34 +181,36 @@ def _chosen(dialect_name: str, span: Range) -> Any:
     if days is None:
         fs = tables.funnel_starts
         gaps = [
-            (fs.c[f"t{k}"] - fs.c[f"t{k - 1}"]).label(gap)
-            for k, gap in zip(range(2, LAST_STEP + 1), _GAPS, strict=True)
+            (fs.c[later] - fs.c[earlier]).label(gap)
+            for (earlier, later), gap in zip(
+                itertools.pairwise(TIME_COLUMNS), GAP_COLUMNS, strict=True
+            )
         ]
         query = dialect.first_per_group(
             dialect_name,
-            select(fs.c.reach, *gaps, *(fs.c[d] for d in _DIMENSIONS)).where(
+            select(fs.c.reach, *gaps, *(fs.c[d] for d in FIRST_TOUCH)).where(
                 fs.c.t1 >= span.start_us, fs.c.t1 < span.end_us
             ),
             group=fs.c.unit,
-            rank=(fs.c.reach.desc(), fs.c.t1),
-            best=fs.c.reach * _REACH_WEIGHT - fs.c.t1,
+            rank=sql_choice_order(fs.c.reach, fs.c.t1),
+            best=sql_choice_score(fs.c.reach, fs.c.t1),
         )
         return query.subquery("chosen")
     fd = tables.funnel_days
-    picked = select(fd.c.reach, *(fd.c[g] for g in _GAPS), *(fd.c[d] for d in _DIMENSIONS))
+    picked = select(fd.c.reach, *(fd.c[g] for g in GAP_COLUMNS), *(fd.c[d] for d in FIRST_TOUCH))
     if days[0] == days[1]:  # one row per unit already
         return picked.where(fd.c.day == days[0]).subquery("chosen")
     return dialect.first_per_group(
         dialect_name,
         picked.where(fd.c.day.between(*days)),
         group=fd.c.unit,
-        rank=(fd.c.reach.desc(), fd.c.t1),
-        best=fd.c.reach * _REACH_WEIGHT - fd.c.t1,
+        rank=sql_choice_order(fd.c.reach, fd.c.t1),
+        best=sql_choice_score(fd.c.reach, fd.c.t1),
     ).subquery("chosen")
 
 
 async def _one_day(
-    conn: AsyncConnection, day: int, *, window_hours: float, breakdowns: Sequence[str]
+    conn: AsyncConnection, day: int, *, window_hours: float, breakdowns: Sequence[Breakdown]
 ) -> Summary | None:
     """Return the funnel of one whole ART day read from ``funnel_days``'s indexes alone.
 
@@ -254,8 +254,8 @@ async def _one_day(
     # SQLite took to run them.
     lookups: list[tuple[_Tally, int, str, dict[str, Any]]] = []
     for tally, where, values in wanted:
-        tally.medians = [None] * (LAST_STEP + 1)
-        for step, gap in zip(range(2, LAST_STEP + 1), _GAPS, strict=True):
+        tally.medians = [None] * (STEP_COUNT + 1)
+        for step, gap in zip(STEPS[1:], GAP_COLUMNS, strict=True):
             count = sum(tally.at_reach[step:])
             if not count:
                 continue
@@ -290,9 +290,9 @@ class _Tally:
     __slots__ = ("at_reach", "gaps", "medians")
 
     def __init__(self) -> None:
-        self.at_reach = [0] * (LAST_STEP + 1)
+        self.at_reach = [0] * (STEP_COUNT + 1)
         # gaps[k]: microseconds from step k - 1 to step k, for k >= 2
-        self.gaps: list[list[int]] = [[] for _ in range(LAST_STEP + 1)]
+        self.gaps: list[list[int]] = [[] for _ in range(STEP_COUNT + 1)]
         # The median gap of each step when the database computed it; else from ``gaps``.
         self.medians: list[float | None] | None = None
 
@@ -301,7 +301,7 @@ class _Tally:
         """Return the tally of all the units of ``tallies`` (each unit in one of them)."""
         whole = cls()
         for tally in tallies:
-            for step in range(1, LAST_STEP + 1):
+            for step in STEPS:
                 whole.at_reach[step] += tally.at_reach[step]
                 whole.gaps[step].extend(tally.gaps[step])
         return whole
@@ -319,11 +319,11 @@ class _Tally:
 
 def _steps(at_reach: Sequence[int], medians: Sequence[float | None]) -> list[dict[str, Any]]:
     """Return the steps of a funnel from its units by furthest step and its median gaps (us)."""
-    reached = [0] * (LAST_STEP + 2)
-    for step in range(LAST_STEP, 0, -1):
+    reached = [0] * (STEP_COUNT + 2)
+    for step in range(STEP_COUNT, 0, -1):
         reached[step] = reached[step + 1] + at_reach[step]
     steps = []
-    for step in range(1, LAST_STEP + 1):
+    for step in STEPS:
         previous = reached[step - 1] if step > 1 else reached[1]
         units = reached[step]
         middle = medians[step]

@@ -12,7 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import HOUR_US
+from barberpro.argentina.timezone import HOURS
 
 
 async def sums(
@@ -22,7 +22,7 @@ async def sums(
     keys: int,
     from_rollup: Callable[[int, int], Select[Any]],
     from_events: Callable[[int, int], Select[Any]],
-    bucket: tuple[int, int] = (HOUR_US, 0),
+    bucket: tuple[int, int] = HOURS,
 ) -> dict[tuple[Any, ...], list[int]]:
     """Return ``{key columns: summed value columns}`` over ``span``.
 

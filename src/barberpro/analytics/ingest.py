@@ -18,14 +18,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import rollups
+from barberpro.analytics.rollups import counters
 from barberpro.analytics.rows import Prepared
-from barberpro.analytics.timebuckets import HOUR_US
+from barberpro.argentina.timezone import HOUR_US
 from barberpro.db import locks, tables
-from barberpro.db.dialect import CompiledUpsert, InsertNew, json_array, upsert
+from barberpro.db.dialect import CompiledUpsert, InsertNew, floor_div, json_array, select_in, upsert
 from barberpro.db.groupcommit import GroupCommit, WriterUnavailable
 
-# SQLite allows 32,766 bound parameters per statement; stay well inside it.
-_IN_CHUNK = 500
 _NEW_EVENTS = InsertNew(tables.events, "event_id")
 
 
@@ -156,8 +155,8 @@ def _pg_events(dialect: Any) -> str:
         "last_seen_at": "max(i.occurred_at)",
         "event_count": "count(*)",
     }
-    # floor(), as hour_of: integer division would round an hour before 1970 towards zero.
-    hour = f"floor(i.occurred_at / {HOUR_US}::numeric)::bigint"
+    # Floored, as hour_of: integer division would round an hour before 1970 towards zero.
+    hour = floor_div("i.occurred_at", HOUR_US)
     actions = {"hour": hour, "action": "i.action", "count": "count(*)"}
     new = "FROM in_ AS i JOIN new_ USING (event_id) WHERE"
     spans_sql = _SESSION_SPANS.from_select(
@@ -165,9 +164,9 @@ def _pg_events(dialect: Any) -> str:
         f"SELECT {', '.join(spans[n] for n in _SESSION_SPANS.names(dialect))} {new} "
         "i.session_id IS NOT NULL GROUP BY i.session_id ORDER BY i.session_id",
     )
-    actions_sql = rollups.ACTIONS.upsert.from_select(
+    actions_sql = counters.ACTIONS.upsert.from_select(
         dialect,
-        f"SELECT {', '.join(actions[n] for n in rollups.ACTIONS.upsert.names(dialect))} {new} "
+        f"SELECT {', '.join(actions[n] for n in counters.ACTIONS.upsert.names(dialect))} {new} "
         f"i.type = 'action' GROUP BY 1, 2 ORDER BY 1, 2",
     )
     columns = ", ".join(c.name for c in tables.events.columns)
@@ -193,12 +192,8 @@ def _plan(items: Iterable[Prepared]) -> _Plan:
 async def _existing_hashes(
     conn: AsyncConnection, table: Any, key: Any, keys: list[str]
 ) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
-        result = await conn.execute(select(key, table.c.body_hash).where(key.in_(chunk)))
-        found.update({row[0]: row[1] for row in result})
-    return found
+    rows = await select_in(conn, select(key, table.c.body_hash), key, keys)
+    return {row[0]: row[1] for row in rows}
 
 
 async def _insert_events(

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import engagement, hourly
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import art_day
 from barberpro.argentina import province_name
+from barberpro.argentina.timezone import art_day
 from barberpro.db import tables
 from barberpro.db.dialect import constant
 

@@ -12,7 +12,7 @@ from barberpro.analytics import hourly
 from barberpro.analytics.money import BASE_CURRENCY, ars
 from barberpro.analytics.range import Range
 from barberpro.analytics.revenue import approved_in
-from barberpro.analytics.timebuckets import HOUR_US, art_hour_of_day
+from barberpro.argentina.timezone import HOUR_US, art_hour_of_day
 from barberpro.db import tables
 from barberpro.db.dialect import bucket
 

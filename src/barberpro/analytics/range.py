@@ -6,10 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from barberpro.analytics.rows import from_micros, to_micros
-from barberpro.analytics.timebuckets import HOUR_US
 from barberpro.api.errors import ApiError
-from barberpro.argentina import ART, art_day_bounds, parse_art_datetime
+from barberpro.argentina.timezone import (
+    ART,
+    ART_OFFSET_US,
+    DAY_US,
+    HOURS,
+    art_day,
+    art_day_bounds,
+    from_micros,
+    parse_art_datetime,
+    to_micros,
+)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -23,11 +31,11 @@ class Range:
 
     def full_hours(self) -> tuple[int, int]:
         """Return the hour numbers [lo, hi) lying wholly inside the range (lo >= hi: none)."""
-        return self.whole(HOUR_US)
+        return self.whole(*HOURS)
 
     def edges(self) -> list[tuple[int, int]]:
         """Return the parts of the range outside its whole hours, to be read from raw events."""
-        return self.outside(HOUR_US)
+        return self.outside(*HOURS)
 
     def whole(self, width: int, offset: int = 0) -> tuple[int, int]:
         """Return the numbers [lo, hi) of the buckets wholly inside the range (lo >= hi: none).
@@ -53,8 +61,15 @@ class Range:
         return {
             "from": from_micros(self.start_us).astimezone(ART).isoformat(),
             "to": from_micros(self.end_us).astimezone(ART).isoformat(),
-            "timezone": "America/Argentina/Buenos_Aires",
+            "timezone": ART.key,
         }
+
+
+def whole_days(span: Range) -> tuple[int, int] | None:
+    """Return the ART day numbers (first, last) that ``span`` covers exactly, else None."""
+    if (span.start_us - ART_OFFSET_US) % DAY_US or (span.end_us - ART_OFFSET_US) % DAY_US:
+        return None
+    return art_day(span.start_us), art_day(span.end_us) - 1
 
 
 def _bound(value: str, *, field: str, end: bool) -> int:
@@ -88,7 +103,7 @@ def parse_range(start: str | None, end: str | None, *, now: datetime) -> Range:
     hi = _bound(end or today, field="to", end=True)
     if hi <= lo:
         raise _bad("to", "must be after from")
-    if hi - lo > to_micros(datetime(1971, 1, 1)) * 5:  # five years
+    if hi - lo > 5 * 365 * DAY_US:  # five years
         raise _bad("to", "the range is longer than five years")
     return Range(lo, hi)
 

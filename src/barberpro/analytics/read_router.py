@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from barberpro.analytics import reports
+from barberpro.analytics import answers, reports
 from barberpro.analytics.range import parse_range
-from barberpro.analytics.rows import to_micros
 from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.responses import JSON
+from barberpro.argentina.timezone import to_micros
 
 FROM = Query(alias="from", description="ISO date (ART, whole day) or datetime; default today")
 TO = Query(alias="to", description="ISO date (ART, whole day, included) or datetime (excluded)")
@@ -25,7 +25,11 @@ def build_router(
     router = APIRouter(prefix="/analytics", tags=["analytics"])
     admin = Depends(auth.admin)
 
-    @router.get("/dashboard", summary="Live analytics dashboard")
+    # The answers are rendered by orjson and returned as responses, which FastAPI passes
+    # through: response_model documents them (tests/api/test_answers.py checks them).
+    @router.get(
+        "/dashboard", summary="Live analytics dashboard", response_model=answers.AnalyticsDashboard
+    )
     async def dashboard(
         start: Annotated[str | None, FROM] = None,
         end: Annotated[str | None, TO] = None,
@@ -36,7 +40,11 @@ def build_router(
         span = parse_range(start, end, now=now)
         return JSON(await reports.dashboard(engine, span, now_us=to_micros(now), settings=settings))
 
-    @router.get("/business-intelligence", summary="Business intelligence report")
+    @router.get(
+        "/business-intelligence",
+        summary="Business intelligence report",
+        response_model=answers.BusinessIntelligence,
+    )
     async def business_intelligence(
         start: Annotated[str | None, FROM] = None,
         end: Annotated[str | None, TO] = None,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import engagement, revenue
-from barberpro.analytics.funnel import UNKNOWN
+from barberpro.analytics.funnel_definition import UNKNOWN
 from barberpro.analytics.money import ars
 from barberpro.analytics.range import Range
 from barberpro.argentina import CHANNELS

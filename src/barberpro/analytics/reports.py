@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from barberpro.analytics import engagement, funnel, market, providers, referrals, retention, revenue
+from barberpro.analytics.engagement import SessionMix
+from barberpro.analytics.funnel_definition import BREAKDOWNS, Breakdown
 from barberpro.analytics.range import Range
 from barberpro.analytics.recommendations import recommend
+from barberpro.analytics.revenue import Ledger
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
@@ -38,25 +41,16 @@ async def dashboard(
         summary = await funnel.tallied(
             conn, span, window_hours=settings.funnel_window_hours, breakdowns=()
         )
-        mix = await engagement.session_mix(conn, span)
-        regions = await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix)
-        ledger = await revenue.ledger(conn, span)
+        shared = await _shared(conn, span, now_us=now_us, settings=settings, returning=False)
         return {
             "range": span.describe(),
             "funnel": summary.section,
-            "engagement": await engagement.engagement(
-                conn,
-                span,
-                now_us=now_us,
-                session_timeout_us=settings.session_timeout_us,
-                mix=mix,
-                returning=False,
-            ),
+            "engagement": shared.engagement,
             "referrals": await referrals.referrals(
-                conn, span, summary.by_channel, mix=mix, found=ledger
+                conn, span, summary.by_channel, mix=shared.mix, found=shared.ledger
             ),
-            "revenue": await revenue.revenue(conn, span, ledger),
-            "regions": regions["provinces"],
+            "revenue": shared.revenue,
+            "regions": shared.market["provinces"],
         }
 
 
@@ -66,11 +60,11 @@ async def business_intelligence(
     *,
     now_us: int,
     settings: ReportSettings,
-    breakdown: str | None = None,
+    breakdown: Breakdown | None = None,
     provider_limit: int = 100,
 ) -> dict[str, Any]:
-    """Return every section of DESIGN.md's business-intelligence report, with recommendations."""
-    chosen = (breakdown,) if breakdown else tuple(funnel.BREAKDOWNS)
+    """Return every section of the business-intelligence report, with recommendations."""
+    chosen = (breakdown,) if breakdown else tuple(BREAKDOWNS)
     async with engine.connect() as conn:
         await _one_snapshot(conn)
 
@@ -78,7 +72,7 @@ async def business_intelligence(
             window = settings.funnel_window_hours
             return funnel.tallied(on, span, window_hours=window, breakdowns=chosen)
 
-        def the_rest() -> Coroutine[Any, Any, _Sections]:
+        def the_rest() -> Coroutine[Any, Any, tuple[dict[str, Any], _Shared]]:
             return _sections(conn, span, now_us=now_us, settings=settings, limit=provider_limit)
 
         async with _same_snapshot(engine, conn) as other:
@@ -96,12 +90,13 @@ async def business_intelligence(
                         raise failed.exceptions[0] from None
                     raise
                 tallied, rest = funnel_task.result(), rest_task.result()
+        sections, shared = rest
         report: dict[str, Any] = {
             "range": span.describe(),
             "funnel": tallied.section,
-            **rest.sections,
+            **sections,
             "referrals": await referrals.referrals(
-                conn, span, tallied.by_channel, mix=rest.mix, found=rest.ledger
+                conn, span, tallied.by_channel, mix=shared.mix, found=shared.ledger
             ),
         }
     report["recommendations"] = recommend(report)
@@ -109,34 +104,53 @@ async def business_intelligence(
 
 
 @dataclass(frozen=True, slots=True)
-class _Sections:
-    """The BI sections other than the funnel and referrals, and what referrals read of them."""
+class _Shared:
+    """The sections both reports show, and what their referrals section reads of them."""
 
-    sections: dict[str, Any]
-    mix: engagement.SessionMix
-    ledger: revenue.Ledger
+    engagement: dict[str, Any]
+    revenue: dict[str, Any]
+    market: dict[str, Any]
+    mix: SessionMix
+    ledger: Ledger
 
 
-async def _sections(
-    conn: AsyncConnection, span: Range, *, now_us: int, settings: ReportSettings, limit: int
-) -> _Sections:
-    """Return the BI sections other than the funnel and referrals, in the report's order."""
+async def _shared(
+    conn: AsyncConnection, span: Range, *, now_us: int, settings: ReportSettings, returning: bool
+) -> _Shared:
+    """Return the engagement, revenue and market sections (``returning``: with the returning
+    clients), read over one session mix and one ledger."""
     mix = await engagement.session_mix(conn, span)
     ledger = await revenue.ledger(conn, span)
-    sections = {
-        "engagement": await engagement.engagement(
+    return _Shared(
+        engagement=await engagement.engagement(
             conn,
             span,
             now_us=now_us,
             session_timeout_us=settings.session_timeout_us,
             mix=mix,
+            returning=returning,
         ),
+        revenue=await revenue.revenue(conn, span, ledger),
+        market=await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix),
+        mix=mix,
+        ledger=ledger,
+    )
+
+
+async def _sections(
+    conn: AsyncConnection, span: Range, *, now_us: int, settings: ReportSettings, limit: int
+) -> tuple[dict[str, Any], _Shared]:
+    """Return the BI sections other than the funnel and referrals, in the report's order, and
+    what referrals read of them."""
+    shared = await _shared(conn, span, now_us=now_us, settings=settings, returning=True)
+    sections = {
+        "engagement": shared.engagement,
         "retention": await retention.retention(conn, span),
         "providers": await providers.providers(conn, span, limit=limit),
-        "revenue": await revenue.revenue(conn, span, ledger),
-        "market": await market.market(conn, span, min_demand=settings.market_min_demand, mix=mix),
+        "revenue": shared.revenue,
+        "market": shared.market,
     }
-    return _Sections(sections, mix, ledger)
+    return sections, shared
 
 
 @contextlib.asynccontextmanager

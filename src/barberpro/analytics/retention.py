@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import art_week, week_start
+from barberpro.argentina.timezone import art_week, week_start
 from barberpro.db import tables
 
 

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.money import BASE_CURRENCY, ars
 from barberpro.analytics.range import Range
-from barberpro.analytics.timebuckets import HOUR_US, art_hour_of_day
+from barberpro.argentina.timezone import HOUR_US, art_hour_of_day
 from barberpro.db import tables
 from barberpro.db.dialect import bucket, constant
 
 
 def approved_in(span: Range) -> tuple[Any, ...]:
-    """The WHERE of DESIGN.md's revenue basis: payments first approved in the range."""
+    """The WHERE of the gross basis: payments first approved in the range (at their first
+    approval, whatever their status now)."""
     p = tables.payments
     return (p.c.first_approved_at >= span.start_us, p.c.first_approved_at < span.end_us)
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from barberpro.analytics import acks, schemas
 from barberpro.analytics.ingest import EventWriter, Outcome, WriterUnavailable
-from barberpro.analytics.rows import EventTimeError, Prepared, prepare
+from barberpro.analytics.rows import DEFAULT_MAX_PAST, EventTimeError, Prepared, prepare
 from barberpro.api.answers import documented
 from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.body import malformed_json, read_bytes
@@ -30,12 +30,14 @@ class Ingestor:
         max_body_bytes: int,
         max_batch: int,
         max_future: timedelta,
+        max_past: timedelta = DEFAULT_MAX_PAST,
         observe: Callable[[Prepared], None] | None = None,
     ) -> None:
         self.writer = writer
         self.max_body_bytes = max_body_bytes
         self.max_batch = max_batch
         self.max_future = max_future
+        self.max_past = max_past
         # Called with each newly stored event (monitoring counts provinces and payments).
         self.observe = observe
 
@@ -44,13 +46,19 @@ class Ingestor:
     ) -> Prepared:
         """Return the row of a validated body, or raise the 422 for a time out of range."""
         try:
-            return prepare(body, now=now, max_future=self.max_future, sent_at=sent_at)
+            return prepare(
+                body,
+                now=now,
+                max_future=self.max_future,
+                max_past=self.max_past,
+                sent_at=sent_at,
+            )
         except EventTimeError as exc:
             raise ApiError(
                 422,
                 "invalid_request",
-                "invalid fields: timestamp",
-                fields=[{"field": "timestamp", "reason": str(exc), "type": "future_timestamp"}],
+                f"invalid fields: {exc.field}",
+                fields=[{"field": exc.field, "reason": str(exc), "type": exc.kind}],
             ) from exc
 
     async def store(self, items: list[Prepared]) -> list[Outcome]:
@@ -127,7 +135,8 @@ class Ingestor:
                 )
                 continue
             try:
-                body = model.model_validate(item)
+                # "type" chose the model; every other unknown field is refused.
+                body = model.model_validate({k: v for k, v in item.items() if k != "type"})
                 prepared = self.prepare(body, now=now, sent_at=batch.sent_at)
             except ValidationError as exc:
                 results.append(

@@ -13,13 +13,22 @@ import orjson
 
 from barberpro.analytics import schemas
 from barberpro.argentina import classify_referral
+from barberpro.argentina.timezone import from_micros as from_micros  # for payments.queue
+from barberpro.argentina.timezone import to_micros
 from barberpro.db import tables
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventTimeError(ValueError):
-    """The event's time cannot be accepted; the message says why."""
+    """The event's time cannot be accepted; the message says why, ``field`` which field."""
+
+    def __init__(self, reason: str, *, field: str = "timestamp", kind: str = "timestamp") -> None:
+        super().__init__(reason)
+        self.field = field
+        self.kind = kind
+
+
+#: How far back an event may be dated unless the settings say otherwise.
+DEFAULT_MAX_PAST = timedelta(days=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,44 +40,61 @@ class Prepared:
     row: dict[str, Any]
 
 
-def to_micros(moment: datetime) -> int:
-    """Return ``moment`` as integer microseconds since the epoch (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(micros: int) -> datetime:
-    """Return the aware UTC datetime of ``micros`` since the epoch."""
-    return _EPOCH + timedelta(microseconds=micros)
-
-
 def event_time(
     *,
     timestamp: datetime | None,
     sent_at: datetime | None,
     now: datetime,
     max_future: timedelta,
+    max_past: timedelta = DEFAULT_MAX_PAST,
 ) -> datetime:
     """Return when the event happened, correcting the client's clock by its ``sent_at``.
 
     PostHog's rule: the skew is ``sent_at - now``, so the event time is ``timestamp - skew``.
     Without a timestamp the event happened when it arrived. An event still further in the
-    future than ``max_future`` after correction is refused: it would sit in tomorrow's figures.
+    future than ``max_future`` after correction is refused: it would sit in tomorrow's figures;
+    one older than ``max_past`` too (a typo'd year, a clock at 1970). A ``sent_at`` further
+    than ``max_past`` from now says nothing about the client's clock and is refused as well.
     """
+    if sent_at is not None:
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        if abs(_minus(sent_at, now, "sent_at")) > max_past:
+            raise EventTimeError(
+                f"more than {max_past.days} days from the server's clock: not a client's clock",
+                field="sent_at",
+                kind="sent_at_out_of_range",
+            )
     if timestamp is None:
         return now
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=UTC)
     if sent_at is not None:
-        if sent_at.tzinfo is None:
-            sent_at = sent_at.replace(tzinfo=UTC)
-        timestamp = timestamp - (sent_at - now)
-    if timestamp - now > max_future:
+        try:
+            timestamp = timestamp - (sent_at - now)
+        except OverflowError:
+            raise EventTimeError(
+                "out of range after clock correction", kind="old_timestamp"
+            ) from None
+    ahead = _minus(timestamp, now, "timestamp")
+    if ahead > max_future:
         hours = max_future.total_seconds() / 3600
-        raise EventTimeError(f"more than {hours:g} h in the future after clock correction")
+        raise EventTimeError(
+            f"more than {hours:g} h in the future after clock correction", kind="future_timestamp"
+        )
+    if -ahead > max_past:
+        raise EventTimeError(
+            f"more than {max_past.days} days in the past (BARBERPRO_MAX_PAST_DAYS)",
+            kind="old_timestamp",
+        )
     return timestamp
+
+
+def _minus(moment: datetime, now: datetime, field: str) -> timedelta:
+    try:
+        return moment - now
+    except OverflowError:  # years 1 and 9999 with an offset: beyond what datetime holds
+        raise EventTimeError("out of the range of dates", field=field, kind="date_range") from None
 
 
 def cents(amount: Decimal | None) -> int | None:
@@ -97,7 +123,12 @@ _EVENT_TYPES: dict[type[schemas._Body], str] = {
 
 
 def prepare(
-    body: schemas._Body, *, now: datetime, max_future: timedelta, sent_at: datetime | None = None
+    body: schemas._Body,
+    *,
+    now: datetime,
+    max_future: timedelta,
+    sent_at: datetime | None = None,
+    max_past: timedelta = DEFAULT_MAX_PAST,
 ) -> Prepared:
     """Return the row for a validated body; ``sent_at`` is the batch's, used when the item has none.
 
@@ -109,6 +140,7 @@ def prepare(
         sent_at=client_sent,
         now=now,
         max_future=max_future,
+        max_past=max_past,
     )
     at = to_micros(moment)
     received = to_micros(now)

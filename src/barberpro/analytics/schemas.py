@@ -76,9 +76,13 @@ ProvinceCode = Annotated[str, BeforeValidator(_province)]
 
 
 class _Body(BaseModel):
-    """Shared configuration: unknown fields are ignored, strings are stripped."""
+    """Shared configuration: unknown fields are refused, strings are stripped.
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+    A misspelt field (``timestmap``) would otherwise be dropped without a word and change a
+    figure (the event would take its arrival time). Free-form data goes in ``properties``.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
 class _Event(_Body):
@@ -90,7 +94,13 @@ class _Event(_Body):
     sent_at: datetime | None = None
 
 
-class Device(_Body):
+class _Nested(_Body):
+    """Nested details stay lenient: clients add device and location keys of their own."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+
+class Device(_Nested):
     """The device a session runs on."""
 
     type: Literal["mobile", "desktop", "tablet"] | None = None
@@ -98,14 +108,14 @@ class Device(_Body):
     browser: Name | None = None
 
 
-class Location(_Body):
+class Location(_Nested):
     """Where a session is: a province (code or name) and a city."""
 
     province: ProvinceCode | None = None
     city: Id | None = None
 
 
-class Referral(_Body):
+class Referral(_Nested):
     """How a session arrived: UTM fields and URLs."""
 
     source: Id | None = None
@@ -140,7 +150,10 @@ class Action(_Event):
     @field_validator("properties")
     @classmethod
     def _small_enough(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(orjson.dumps(value))
+        try:
+            size = len(orjson.dumps(value))
+        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, mostly
+            raise ValueError(f"properties cannot be stored as JSON: {exc}") from None
         if size > MAX_PROPERTIES_BYTES:
             raise ValueError(f"properties take {size} bytes as JSON; the limit is 8 KiB (8192)")
         return value
@@ -207,6 +220,15 @@ class Revenue(_Event):
     installments: Annotated[int, Field(ge=1, le=24)] = 1
     commission: Money | None = None
     province: ProvinceCode | None = None
+
+    @model_validator(mode="after")
+    def _commission_within_amount(self) -> Revenue:
+        if self.commission is not None and self.commission > self.amount:
+            raise ValueError(
+                f"commission {self.commission} is above the amount {self.amount}: the "
+                "platform cannot earn more than was paid"
+            )
+        return self
 
 
 class Activity(_Event):

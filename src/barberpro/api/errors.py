@@ -51,6 +51,8 @@ def field_errors(
     for err in errors:
         loc = [*prefix, *(p for p in err["loc"] if p != "body")]
         reason = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = "unknown field (a misspelling?): not part of this body"
         found.append(
             {
                 "field": ".".join(str(p) for p in loc) or "body",

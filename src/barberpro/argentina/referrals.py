@@ -152,7 +152,7 @@ def classify_referral(
     source decides on its own, so an unknown one is "other" whatever the referrer. `medium` is
     accepted with the rest of the referral block but does not change the channel. Never raises.
     """
-    del medium  # the DESIGN.md rule uses source and referrer only
+    del medium  # the channel rule reads the source and the referrer only
     if source is not None and source.strip():
         return _source_channel(source)
     utm_source = _utm_source(landing_url)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    case,
     func,
     literal_column,
 )
@@ -68,13 +69,55 @@ async def driver_rows(conn: AsyncConnection, query: Executable) -> list[Any]:
         result.close()
 
 
+def floor_div(sql: str, width: int) -> str:
+    """Return SQL text dividing the integer expression ``sql`` by ``width``, rounding down.
+
+    Both databases' integer division rounds towards zero, which puts an instant before 1970 in
+    the bucket after its own; Python's ``//`` (the writer's buckets, see
+    ``barberpro.argentina.timezone``) rounds down. Plain integer arithmetic, the same on
+    SQLite (whose ``floor()`` is an optional extension) and PostgreSQL.
+    """
+    w = int(width)
+    if w <= 0:
+        raise ValueError(f"a bucket width must be positive, not {width}")
+    return f"CASE WHEN ({sql}) < 0 THEN (({sql}) + 1) / {w} - 1 ELSE ({sql}) / {w} END"
+
+
 def bucket(column: ColumnElement[int], width: int) -> ColumnElement[int]:
     """Return ``column`` floor-divided by ``width`` as an integer on both dialects.
 
-    The width is inlined rather than bound so that the same expression in SELECT and GROUP BY
-    renders identically (PostgreSQL matches them textually), and ``//`` keeps it integral.
+    The arithmetic of :func:`floor_div`, with every number inlined rather than bound so that the
+    same expression in SELECT and GROUP BY renders identically (PostgreSQL matches them
+    textually).
     """
-    return column // literal_column(str(int(width)), BigInteger)
+    w = int(width)
+    if w <= 0:
+        raise ValueError(f"a bucket width must be positive, not {width}")
+    zero, one = literal_column("0", BigInteger), literal_column("1", BigInteger)
+    divisor = literal_column(str(w), BigInteger)
+    return case(
+        (column < zero, (column + one) // divisor - one),
+        else_=column // divisor,
+    )
+
+
+#: Values per ``IN`` list: SQLite allows 32,766 bound parameters per statement.
+IN_LIST_CHUNK = 500
+
+
+async def select_in(
+    conn: AsyncConnection,
+    query: Select[Any],
+    key: ColumnElement[Any],
+    keys: Sequence[Any],
+) -> list[Any]:
+    """Return the rows of ``query`` whose ``key`` is among ``keys``, in ``IN`` lists of at most
+    :data:`IN_LIST_CHUNK` values."""
+    found: list[Any] = []
+    for start in range(0, len(keys), IN_LIST_CHUNK):
+        chunk = keys[start : start + IN_LIST_CHUNK]
+        found.extend(await conn.execute(query.where(key.in_(chunk))))
+    return found
 
 
 def constant(text: str) -> ColumnElement[str]:

@@ -9,13 +9,13 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
 
 from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.errors import ApiError
 from barberpro.api.responses import JSON
-from barberpro.monitoring import dashboard
+from barberpro.monitoring import answers, dashboard
 from barberpro.monitoring.health import HealthChecker, Status
 from barberpro.monitoring.metrics import CONTENT_TYPE
 from barberpro.monitoring.schemas import ConnectionReport, WebhookReport
@@ -27,6 +27,9 @@ HEALTH_CACHE_S = 1.0
 
 class MetricsAuth:
     """The admin token, or the metrics token when one is set (for the Prometheus scraper)."""
+
+    #: Read by barberpro.api.openapi: the route declares the bearer token.
+    checks_bearer_token = True
 
     def __init__(self, auth: TokenAuth, token: SecretStr | None) -> None:
         self._auth = auth
@@ -53,7 +56,14 @@ def build_metrics_router(monitor: Monitor, auth: TokenAuth, token: SecretStr | N
     router = APIRouter(tags=["monitoring"])
     guard = Depends(MetricsAuth(auth, token))
 
-    @router.get("/metrics", summary="Prometheus metrics", dependencies=[guard])
+    # Documented as text (the answer itself is a plain Response of CONTENT_TYPE).
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        dependencies=[guard],
+        response_class=PlainTextResponse,
+        responses={200: {"description": "The Prometheus text exposition format."}},
+    )
     async def metrics() -> Response:
         """Every metric in the Prometheus text format, all workers merged."""
         return await _render(monitor)
@@ -76,7 +86,13 @@ def build_router(
     ingest = Depends(auth.ingest)
     router.include_router(build_metrics_router(monitor, auth, metrics_token))
 
-    @router.get("/monitoring/dashboard", summary="Live dashboard for a window")
+    # The answers are returned as rendered responses, which FastAPI passes through:
+    # response_model documents them (tests/api/test_answers.py checks them).
+    @router.get(
+        "/monitoring/dashboard",
+        summary="Live dashboard for a window",
+        response_model=answers.MonitoringDashboard,
+    )
     async def get_dashboard(
         window: Annotated[str, Query(description="1m, 5m or 15m")] = "5m",
         _role: Role = admin,
@@ -107,7 +123,12 @@ def build_router(
             report: dict[str, Any] = cached["report"]
             return report
 
-    @router.get("/monitoring/health", summary="Health: ok, degraded or critical")
+    @router.get(
+        "/monitoring/health",
+        summary="Health: ok, degraded or critical",
+        response_model=answers.Health,
+        responses={503: {"model": answers.Health, "description": "Critical."}},
+    )
     async def get_health(request: Request) -> JSON:
         """Open: the status only; with the admin token each check and its value; 503 if critical."""
         admin = auth.role_of(request) is Role.ADMIN
@@ -118,7 +139,10 @@ def build_router(
         return JSON(report, status_code=code)
 
     @router.post(
-        "/monitoring/webhook/payment", status_code=202, summary="Report a processed webhook"
+        "/monitoring/webhook/payment",
+        status_code=202,
+        summary="Report a processed webhook",
+        response_model=answers.Accepted,
     )
     async def report_webhook(body: WebhookReport, _role: Role = ingest) -> JSON:
         """Count one payment webhook an external processor handled."""
@@ -137,6 +161,7 @@ def build_router(
         "/monitoring/websocket/connections",
         status_code=202,
         summary="Report an external socket server's connections",
+        response_model=answers.Accepted,
     )
     async def report_connections(body: ConnectionReport, _role: Role = ingest) -> JSON:
         """Add an external socket server's counts; its latest ``active`` replaces the previous."""
@@ -151,7 +176,11 @@ def build_router(
 
     if test_routes:
 
-        @router.get("/monitoring/test/slow", summary="Test only: answer after a delay")
+        @router.get(
+            "/monitoring/test/slow",
+            summary="Test only: answer after a delay",
+            response_model=answers.Slept,
+        )
         async def slow(
             ms: Annotated[float | None, Query(ge=0, le=60_000)] = None,
             status: Annotated[int, Query(ge=200, le=599)] = 200,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from barberpro.api.auth import TokenAuth
 from barberpro.api.errors import ApiError
 from barberpro.api.responses import JSON
+from barberpro.payments import answers
 from barberpro.payments.mercadopago import signature, webhook
 from barberpro.payments.service import PaymentsService
 
@@ -17,10 +18,13 @@ def build_router(payments: PaymentsService, auth: TokenAuth) -> APIRouter:
     """Return the payments routes (include under ``/api/v1``)."""
     router = APIRouter(tags=["payments"])
 
+    # The answers are returned as rendered responses, which FastAPI passes through:
+    # response_model documents them (tests/api/test_answers.py checks them).
     @router.post(
         "/webhooks/mercadopago",
         summary="MercadoPago notification (signed with x-signature)",
         responses={401: {"description": "missing or invalid signature; nothing is stored"}},
+        response_model=answers.WebhookReceived,
     )
     async def mercadopago_webhook(request: Request) -> JSON:
         """Verify the signature, store the notification durably, answer 200 at once."""
@@ -53,10 +57,11 @@ def build_router(payments: PaymentsService, auth: TokenAuth) -> APIRouter:
         "/payments/dead-letters",
         dependencies=[Depends(auth.admin)],
         summary="MercadoPago notifications that failed every attempt",
+        response_model=answers.DeadLetters,
     )
     async def dead_letters(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     ) -> JSON:
         """Return the dead-letter list, newest first, and its total."""
         counts = await payments.queue.counts()
@@ -67,6 +72,7 @@ def build_router(payments: PaymentsService, auth: TokenAuth) -> APIRouter:
         "/payments/dead-letters/{row_id}/retry",
         dependencies=[Depends(auth.admin)],
         summary="Send a dead letter back to the processing queue",
+        response_model=answers.Requeued,
     )
     async def retry_dead_letter(row_id: Annotated[str, Path(max_length=36)]) -> JSON:
         """Requeue one dead letter with fresh attempts; 404 unknown, 409 when not dead."""
@@ -82,6 +88,7 @@ def build_router(payments: PaymentsService, auth: TokenAuth) -> APIRouter:
         "/payments/status",
         dependencies=[Depends(auth.admin)],
         summary="Queue depth, dead letters, circuit breaker and worker counters",
+        response_model=answers.PaymentsStatus,
     )
     async def status() -> JSON:
         """Return the same section the monitoring dashboard shows for payments."""
