@@ -108,6 +108,10 @@ async def test_silence_is_created_then_expired_by_delete(app_factory: AppFactory
         ({"duration_s": None, "ends_at": "2999-01-01T00:00:00"}, "ends_at"),
         ({"ends_at": "2999-01-01T00:00:00Z"}, "body"),
         ({"color": "red"}, "color"),
+        ({"duration_s": None, "ends_at": "0138-05-01T00:00:00Z"}, "ends_at"),
+        ({"starts_at": "0138-05-01T00:00:00Z", "duration_s": 3600}, "starts_at"),
+        ({"matchers": [{"name": "9lives", "value": "x"}]}, "matchers.0.name"),
+        ({"matchers": [{"name": "alert-name", "value": "x"}]}, "matchers.0.name"),
     ],
 )
 async def test_bad_silence_is_422_naming_the_field(

@@ -87,7 +87,13 @@ def _end_errors(body: SilenceIn, now: float) -> list[dict[str, Any]]:
     """Check the end against the start, which needs both fields and the clock."""
     start = body.starts_at.timestamp() if body.starts_at is not None else now
     if body.ends_at is None:
+        assert body.duration_s is not None  # one of the two, by the model's validator
+        if start + body.duration_s <= now:
+            reason = "starts_at plus duration_s ends in the past: a silence must end later"
+            return [{"field": "starts_at", "reason": reason, "type": "value_error"}]
         return []
+    if body.ends_at.timestamp() <= now:
+        return [{"field": "ends_at", "reason": "must be in the future", "type": "value_error"}]
     if body.ends_at.timestamp() <= start:
         return [{"field": "ends_at", "reason": "must be after starts_at", "type": "value_error"}]
     if body.ends_at.timestamp() - start > MAX_SILENCE_DAYS * 86_400:
