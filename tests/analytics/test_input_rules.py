@@ -124,3 +124,23 @@ async def test_a_huge_dead_letter_offset_is_a_422(client: httpx.AsyncClient) -> 
     answer = await client.get("/api/v1/payments/dead-letters", params={"offset": 10**30})
     assert answer.status_code == 422
     assert answer.json()["fields"][0]["field"] == "query.offset"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00"])
+async def test_text_a_database_cannot_store_is_refused(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    """A NUL character (PostgreSQL refuses it) is a 422 naming the field, on both databases."""
+    answer = await client.post(f"{API}/session/start", json={"anonymous_id": text})
+    assert _fields(answer) == {"anonymous_id": "value_error"}
+    silence = await client.post(
+        "/api/v1/monitoring/alerts/silences",
+        json={
+            "matchers": [{"name": "alertname", "value": text}],
+            "duration_s": 60,
+            "created_by": "ana",
+            "comment": "x",
+        },
+    )
+    assert silence.status_code == 422
+    assert silence.json()["fields"][0]["field"] == "matchers.0.value"

@@ -23,6 +23,7 @@ from barberpro.alerts.silences import Matcher, MatchOp
 from barberpro.api.auth import TokenAuth
 from barberpro.api.errors import ApiError
 from barberpro.api.responses import JSON
+from barberpro.api.text import storable
 
 __all__ = ["SilenceIn", "build_router"]
 
@@ -47,7 +48,7 @@ class MatcherIn(BaseModel):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
+        return storable(value)
 
 
 class SilenceIn(BaseModel):
@@ -67,7 +68,7 @@ class SilenceIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
-        return value.strip()
+        return storable(value.strip())
 
     @field_validator("ends_at")
     @classmethod

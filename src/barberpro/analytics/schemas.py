@@ -9,6 +9,7 @@ from uuid import UUID
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,6 +20,7 @@ from pydantic import (
 )
 
 from barberpro.analytics.funnel_definition import STEP_COUNT, STEP_NAMES, step_number
+from barberpro.api.text import storable
 from barberpro.argentina import normalize_province
 
 MAX_PROPERTIES_BYTES = 8 * 1024
@@ -50,9 +52,17 @@ PaymentType = Literal[
     "crypto_transfer",
 ]
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Text = Annotated[str, StringConstraints(max_length=2048)]
+Id = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(storable),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(storable),
+]
+Text = Annotated[str, StringConstraints(max_length=2048), AfterValidator(storable)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
 # Lower-cased before the pattern applies (StringConstraints checks the pattern first).
 PaymentMethod = Annotated[
