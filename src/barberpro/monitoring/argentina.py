@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ UNKNOWN = "unknown"
 #: Payment methods are free-form codes (visa, naranja, rapipago...); past this many distinct ones
 #: new codes are counted as "other" so the label stays bounded.
 MAX_PAYMENT_METHODS = 64
+#: Sessions whose province is remembered for their later events (about 10 MB at most).
+MAX_SESSIONS = 100_000
 
 
 class ArgentinaCounters(RingRecorder):
@@ -29,6 +32,8 @@ class ArgentinaCounters(RingRecorder):
         self._hour_cache: tuple[int, str] = (-1, "")
         self._province_children: dict[tuple[str, str], Any] = {}
         self._payment_children: dict[tuple[str, str], Any] = {}
+        # session id -> province of the sessions seen starting here, newest last
+        self._session_provinces: OrderedDict[str, str] = OrderedDict()
 
     def _hour_art(self) -> str:
         now = self._clock()
@@ -66,8 +71,21 @@ class ArgentinaCounters(RingRecorder):
         self._ring.add(("payment", key[0], key[1]))
 
     def observe(self, prepared: Prepared) -> None:
-        """Count a newly stored event (the analytics router calls this; duplicates are not)."""
+        """Count a newly stored event (the analytics router calls this; duplicates are not).
+
+        An event without a province (actions and funnel steps mostly) counts in its session's,
+        as this process saw it start: a session started on another instance counts unknown.
+        """
         row = prepared.row
-        self.record_request(row.get("province"))
+        province = row.get("province")
+        session = row.get("session_id")
+        if prepared.kind == "session":
+            if session is not None and province:
+                self._session_provinces[session] = province
+                while len(self._session_provinces) > MAX_SESSIONS:
+                    self._session_provinces.popitem(last=False)
+        elif not province and session is not None:
+            province = self._session_provinces.get(session)
+        self.record_request(province)
         if row.get("type") == "revenue":
             self.record_payment(row.get("payment_method"), row.get("status"))
