@@ -195,7 +195,8 @@ def _ars(cents: int) -> float:
 
 
 def _rate(num: float, den: float) -> float | None:
-    return None if den == 0 else num / den
+    # docs/ANALYTICS.md, "Numbers": every rate to 4 decimals.
+    return None if den == 0 else round(num / den, 4)
 
 
 def _cents(amount: str | float | int) -> int:
@@ -408,12 +409,12 @@ class Reference:
             "active_sessions": sum(
                 1 for s in self.sessions.values() if s.end is not None and now - s.end < timeout
             ),
-            "avg_session_seconds": (sum(lengths) / n / SECOND) if n else None,
+            "avg_session_seconds": round(sum(lengths) / n / SECOND, 3) if n else None,
             "actions": len(actions),
             "actions_per_session": _rate(len(actions), n),
             "top_actions": [{"action": a, "count": c} for a, c in top],
             "devices": [
-                {"device_type": d, "sessions": c, "share": c / n}
+                {"device_type": d, "sessions": c, "share": _rate(c, n)}
                 for d, c in sorted(devices.items())
             ],
             "returning_clients": len(returning),
@@ -661,7 +662,7 @@ class Reference:
                     "bookings": c["bookings"],
                     "demand": demand,
                     "active_providers": n,
-                    "demand_per_provider": demand / n if n else None,
+                    "demand_per_provider": _rate(demand, n),
                     "underserved": False,
                 }
             )
@@ -871,7 +872,7 @@ def funnel_steps(chains: Iterable[Chain]) -> list[dict[str, Any]]:
                 "drop_off": prev - n,
                 "drop_off_rate": _rate(prev - n, prev),
                 "median_seconds_from_previous": (
-                    statistics.median(gaps) / SECOND if gaps else None
+                    round(statistics.median(gaps) / SECOND, 3) if gaps else None
                 ),
             }
         )

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from barberpro.analytics import hourly
 from barberpro.analytics.funnel_definition import UNKNOWN
 from barberpro.analytics.range import Range, whole_days
+from barberpro.api.numbers import rate
 from barberpro.argentina.timezone import ART_DAYS
 from barberpro.db import tables
 
 
 def _share(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
+    return rate(part, whole)
 
 
 async def action_counts(conn: AsyncConnection, span: Range) -> dict[str, int]:
@@ -156,9 +157,9 @@ async def engagement(
     found: dict[str, Any] = {
         "sessions": sessions,
         "active_sessions": active,
-        "avg_session_seconds": None if not sessions else total_us / sessions / 1e6,
+        "avg_session_seconds": None if not sessions else round(total_us / sessions / 1e6, 3),
         "actions": action_total,
-        "actions_per_session": None if not sessions else action_total / sessions,
+        "actions_per_session": rate(action_total, sessions),
         "top_actions": [{"action": a, "count": c} for a, c in top_actions],
         "devices": [
             {"device_type": d, "sessions": c, "share": _share(c, sessions)}

@@ -31,6 +31,7 @@ from barberpro.analytics.funnel_definition import (
     sql_choice_score,
 )
 from barberpro.analytics.range import Range, whole_days
+from barberpro.api.numbers import rate
 from barberpro.db import dialect, tables
 
 # Median lookups per statement: SQLite allows 500 terms in a compound SELECT.
@@ -281,7 +282,7 @@ async def _one_day(
 
 
 def _rate(part: int, whole: int) -> float | None:
-    return None if whole == 0 else part / whole
+    return rate(part, whole)
 
 
 class _Tally:
@@ -336,7 +337,7 @@ def _steps(at_reach: Sequence[int], medians: Sequence[float | None]) -> list[dic
                 "conversion_from_start": _rate(units, reached[1]),
                 "drop_off": previous - units,
                 "drop_off_rate": _rate(previous - units, previous),
-                "median_seconds_from_previous": None if middle is None else middle / 1e6,
+                "median_seconds_from_previous": None if middle is None else round(middle / 1e6, 3),
             }
         )
     return steps

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics import engagement, hourly
 from barberpro.analytics.range import Range
+from barberpro.api.numbers import rate
 from barberpro.argentina import province_name
 from barberpro.argentina.timezone import art_day
 from barberpro.db import tables
@@ -99,7 +100,7 @@ async def market(
                 **figures,
                 "demand": demand,
                 "active_providers": supply,
-                "demand_per_provider": demand / supply if supply else None,
+                "demand_per_provider": rate(demand, supply),
                 "underserved": False,
             }
         )

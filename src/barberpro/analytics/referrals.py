@@ -11,6 +11,7 @@ from barberpro.analytics import engagement, revenue
 from barberpro.analytics.funnel_definition import UNKNOWN
 from barberpro.analytics.money import ars
 from barberpro.analytics.range import Range
+from barberpro.api.numbers import rate
 from barberpro.argentina import CHANNELS
 
 
@@ -48,7 +49,7 @@ async def referrals(
                 "sessions": sessions.get(channel, 0),
                 "units": reached,
                 "units_converted": converted,
-                "conversion_rate": converted / reached if reached else None,
+                "conversion_rate": rate(converted, reached),
                 "revenue_ars": ars(amounts.get(channel, 0)),
             }
         )

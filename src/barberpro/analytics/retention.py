@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.range import Range
+from barberpro.api.numbers import rate
 from barberpro.argentina.timezone import art_week, week_start
 from barberpro.db import tables
 
@@ -39,7 +40,7 @@ async def retention(conn: AsyncConnection, span: Range) -> dict[str, Any]:
                     "week": n,
                     "week_start": week_start(cohort + n).isoformat(),
                     "clients": clients,
-                    "rate": clients / size if size else None,
+                    "rate": rate(clients, size),
                 }
             )
         cohorts.append(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.money import BASE_CURRENCY, ars
 from barberpro.analytics.range import Range
+from barberpro.api.numbers import rate
 from barberpro.argentina.timezone import HOUR_US, art_hour_of_day
 from barberpro.db import tables
 from barberpro.db.dialect import bucket, constant
@@ -220,7 +221,7 @@ async def revenue(
             "payment_type": kind,
             "payments": count,
             "gross_ars": ars(amount),
-            "share": amount / gross if gross else None,
+            "share": rate(amount, gross),
         }
         for (method, kind), (count, amount) in found.methods.items()
     ]
@@ -256,7 +257,7 @@ def _installments(found: Ledger) -> list[dict[str, Any]]:
                 "installments": n,
                 "approved": a,
                 "rejected": r,
-                "approval_rate": a / (a + r) if a + r else None,
+                "approval_rate": rate(a, a + r),
             }
         )
     return plans

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from barberpro.api.numbers import rate
 from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
 from barberpro.monitoring.service import Merged, Monitor
 from barberpro.monitoring.websockets import NORMAL_REASONS
@@ -59,7 +60,7 @@ def http_section(merged: Merged, seconds: float) -> dict[str, Any]:
             "method": method,
             "count": stat.count,
             "rps": round(stat.count / seconds, 3),
-            "error_rate": round(stat.errors / stat.count, 5) if stat.count else 0.0,
+            "error_rate": rate(stat.errors, stat.count) or 0.0,
             "errors": stat.errors,
             "status": dict(sorted(by_class[(route, method)].items())),
             **_latency(stat),
@@ -73,7 +74,7 @@ def http_section(merged: Merged, seconds: float) -> dict[str, Any]:
         "requests": everything.count,
         "rps": round(everything.count / seconds, 3),
         "errors": everything.errors,
-        "error_rate": round(everything.errors / everything.count, 5) if everything.count else 0.0,
+        "error_rate": rate(everything.errors, everything.count) or 0.0,
         **_latency(everything),
         "routes": rows,
     }
@@ -139,7 +140,7 @@ def webhooks_section(merged: Merged, live: list[dict[str, Any]]) -> dict[str, An
                 "event_type": key[2],
                 "count": stat.count,
                 "failures": stat.errors,
-                "success_rate": round(1 - stat.errors / stat.count, 5) if stat.count else None,
+                "success_rate": rate(stat.count - stat.errors, stat.count),
                 **_latency(stat),
             }
         )
@@ -151,7 +152,7 @@ def webhooks_section(merged: Merged, live: list[dict[str, Any]]) -> dict[str, An
     return {
         "count": count,
         "failures": everything.errors,
-        "success_rate": round(1 - everything.errors / count, 5) if count else None,
+        "success_rate": rate(count - everything.errors, count),
         **_latency(everything),
         "by_provider": rows,
         "recent_failures": recent,
