@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
@@ -21,6 +20,8 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
+
+from barberpro.argentina.timezone import iso_utc
 
 __all__ = [
     "Dispatcher",
@@ -39,12 +40,7 @@ log = structlog.get_logger(__name__)
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def iso(seconds: float | None) -> str | None:
-    """Return epoch seconds as an ISO 8601 UTC text with a Z, None for None."""
-    if seconds is None:
-        return None
-    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
+iso = iso_utc  # the alerts' answers and notifications read instants as every answer does
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,17 @@ def day_date(day: int) -> date:
     return _EPOCH_DAY + timedelta(days=day)
 
 
+def iso_utc(seconds: float | None) -> str | None:
+    """Return epoch seconds as ISO 8601 in UTC with a ``Z`` (milliseconds), None for None.
+
+    How every instant reads in an answer: ``2026-12-03T20:10:15.123Z``, never an epoch float.
+    """
+    if seconds is None:
+        return None
+    text = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
 def to_art(dt: datetime) -> datetime:
     """Return `dt` as an aware ART datetime; a naive `dt` is taken to be UTC (as stored)."""
     if dt.tzinfo is None or dt.utcoffset() is None:

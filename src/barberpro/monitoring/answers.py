@@ -7,6 +7,7 @@ are null when nothing was observed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -86,7 +87,9 @@ class Database(Latency):
     fingerprints: int = Field(description="Distinct statement shapes.")
     slowest: list[SlowQuery] = Field(description="The 10 with the highest p95.")
     connection_failures: int
-    pool: Pool
+    pool: Pool | None = Field(
+        default=None, description="The server's connection pool; absent on SQLite (no server)."
+    )
 
 
 class WebhookStats(Latency):
@@ -94,15 +97,17 @@ class WebhookStats(Latency):
 
     provider: str
     event_type: str
-    count: int
-    failures: int
+    count: int = Field(description="Notifications, each once by its latest attempt.")
+    failures: int = Field(description="Notifications whose latest attempt failed.")
     success_rate: float | None
+    attempts: int = Field(description="Processing attempts, retries included.")
+    failed_attempts: int
 
 
 class WebhookFailure(Answer):
     """One failed webhook."""
 
-    at: float = Field(description="Epoch seconds.")
+    at: datetime = Field(description="When it failed (UTC).")
     provider: str
     event_type: str
     processing_ms: float
@@ -114,9 +119,11 @@ class WebhookFailure(Answer):
 class Webhooks(Latency):
     """Payment webhooks processed in the window (ours and reported)."""
 
-    count: int
-    failures: int
+    count: int = Field(description="Notifications, each once by its latest attempt.")
+    failures: int = Field(description="Notifications whose latest attempt failed.")
     success_rate: float | None
+    attempts: int = Field(description="Processing attempts, retries included.")
+    failed_attempts: int
     by_provider: list[WebhookStats]
     recent_failures: list[WebhookFailure] = Field(description="The 20 newest, newest first.")
 
@@ -174,8 +181,8 @@ class ProcessView(Answer):
     """One process behind the dashboard."""
 
     id: str = Field(description="instance:pid.")
-    started: float
-    at: float = Field(description="When its figures were published.")
+    started: datetime
+    at: datetime = Field(description="When its figures were published.")
     this_one: bool = Field(alias="self", description="The process that answered.")
     http_requests: int
 
@@ -192,7 +199,7 @@ class MonitoringDashboard(Answer):
     window: Literal["1m", "5m", "15m"]
     window_s: int
     covered_s: float = Field(description="The part of the window some process was up.")
-    generated_at: float
+    generated_at: datetime
     instance: str
     monitoring_enabled: bool
     processes: list[ProcessView]

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from barberpro.api.numbers import rate
+from barberpro.argentina.timezone import iso_utc
 from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
 from barberpro.monitoring.service import Merged, Monitor
 from barberpro.monitoring.websockets import NORMAL_REASONS
@@ -108,8 +109,8 @@ def db_section(merged: Merged, live: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for shape, op, stat in by_shape[:SLOWEST]
     ]
-    pools = [p.get("pool", {}) for p in live]
-    return {
+    pools = [p["pool"] for p in live if p.get("pool")]
+    found = {
         "queries": everything.count,
         "errors": everything.errors,
         "total_ms": round(everything.total, 3),
@@ -117,42 +118,64 @@ def db_section(merged: Merged, live: list[dict[str, Any]]) -> dict[str, Any]:
         "fingerprints": len(by_shape),
         "slowest": slowest,
         "connection_failures": failures,
-        "pool": {
+    }
+    if pools:  # SQLite opens a connection per use: there is no pool to show
+        found["pool"] = {
             "checked_out": sum(int(p.get("checked_out", 0)) for p in pools),
             "overflow": sum(int(p.get("overflow", 0)) for p in pools),
             "capacity": sum(int(p.get("capacity", 0)) for p in pools),
             "saturated_checkouts": saturated,
-        },
+        }
+    return found
+
+
+def _outcome_counts(outcomes: Stat, attempts: Stat) -> dict[str, Any]:
+    return {
+        "count": outcomes.count,
+        "failures": outcomes.errors,
+        "success_rate": rate(outcomes.count - outcomes.errors, outcomes.count),
+        "attempts": attempts.count,
+        "failed_attempts": attempts.errors,
     }
 
 
 def webhooks_section(merged: Merged, live: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return the webhook success rate overall and per provider and event type."""
-    everything = Stat(LATENCY_EDGES_MS)
+    """Return the webhook success rate overall and per provider and event type.
+
+    ``count``, ``failures`` and ``success_rate`` count notifications, each once by its latest
+    attempt; ``attempts`` and ``failed_attempts`` count every processing attempt, and the
+    latency is the attempts'.
+    """
+    attempts: dict[tuple[str, str], Stat] = {}
+    outcomes: dict[tuple[str, str], Stat] = {}
+    for key, stat in merged.series.items():
+        if key[0] in ("webhook", "webhook_outcome"):
+            into = attempts if key[0] == "webhook" else outcomes
+            into[(key[1], key[2])] = stat
+    everything, notified = Stat(LATENCY_EDGES_MS), Stat(LATENCY_EDGES_MS)
     rows = []
-    for key, stat in sorted(merged.series.items()):
-        if key[0] != "webhook":
-            continue
-        everything.merge(stat)
+    for pair in sorted(attempts.keys() | outcomes.keys()):
+        tried = attempts.get(pair, Stat(LATENCY_EDGES_MS))
+        done = outcomes.get(pair, Stat(LATENCY_EDGES_MS))
+        everything.merge(tried)
+        notified.merge(done)
         rows.append(
             {
-                "provider": key[1],
-                "event_type": key[2],
-                "count": stat.count,
-                "failures": stat.errors,
-                "success_rate": rate(stat.count - stat.errors, stat.count),
-                **_latency(stat),
+                "provider": pair[0],
+                "event_type": pair[1],
+                **_outcome_counts(done, tried),
+                **_latency(tried),
             }
         )
-    recent = sorted(
-        (f for p in live for f in p.get("recent_webhook_failures", [])),
-        key=lambda f: -float(f.get("at", 0)),
-    )[:20]
-    count = everything.count
+    recent = [
+        {**f, "at": iso_utc(f["at"])}
+        for f in sorted(
+            (f for p in live for f in p.get("recent_webhook_failures", [])),
+            key=lambda f: -float(f.get("at", 0)),
+        )[:20]
+    ]
     return {
-        "count": count,
-        "failures": everything.errors,
-        "success_rate": rate(count - everything.errors, count),
+        **_outcome_counts(notified, everything),
         **_latency(everything),
         "by_provider": rows,
         "recent_failures": recent,
@@ -254,10 +277,13 @@ async def build(monitor: Monitor, *, window_name: str, window_s: float) -> dict[
         "window": window_name,
         "window_s": window_s,
         "covered_s": round(seconds, 3),
-        "generated_at": merged.now,
+        "generated_at": iso_utc(merged.now),
         "instance": monitor.config.instance,
         "monitoring_enabled": monitor.config.enabled,
-        "processes": merged.processes,
+        "processes": [
+            {**p, "started": iso_utc(p["started"]), "at": iso_utc(p["at"])}
+            for p in merged.processes
+        ],
         "http": http_section(merged, seconds),
         "db": db_section(merged, live),
         "webhooks": webhooks_section(merged, live),

@@ -307,6 +307,11 @@ class QueryTimer:
         self._metrics.db_pool_overflow.set(overflow)
         return checked_out, overflow, capacity
 
+    @property
+    def server_pool(self) -> bool:
+        """True when the timed engine pools connections to a database server (PostgreSQL)."""
+        return self._engine is not None and self._engine.dialect.name != "sqlite"
+
     def pool_usage(self) -> tuple[int, int, int]:
         """Return (checked out, overflow, capacity) of the pool; capacity 0 when unbounded."""
         pool: Any = self._engine.pool if self._engine is not None else None

@@ -170,12 +170,15 @@ class Monitor:
             "websocket": self.websockets.live(),
             "in_flight": [[m, r, n] for (m, r), n in self.http.in_flight().items()],
             "system": self.system.latest.as_dict(),
+            # A database server's connection pool, the one that can run out (none on SQLite).
             "pool": {
                 "checked_out": checked_out,
-                "overflow": overflow,
+                "overflow": max(0, overflow),
                 "capacity": capacity,
                 "saturated_checkouts": self.queries.pool_saturated,
-            },
+            }
+            if self.queries.server_pool
+            else None,
             "recent_webhook_failures": list(self.webhooks.recent_failures),
         }
 
