@@ -381,7 +381,12 @@ class Reference:
                 for unit, chain in chains.items():
                     groups[self.touch_value(unit, what)].append(chain)
                 out["breakdowns"][what] = [
-                    {"value": value, "units": len(group), "steps": funnel_steps(group)}
+                    {
+                        "value": value,
+                        **({"name": PROVINCES.get(value)} if what == "province" else {}),
+                        "units": len(group),
+                        "steps": funnel_steps(group),
+                    }
                     for value, group in sorted(groups.items())
                 ]
         return out

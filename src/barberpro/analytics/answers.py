@@ -54,6 +54,9 @@ class FunnelGroup(Answer):
     """The funnel of the units of one breakdown value."""
 
     value: str = Field(description="Province code, device type or channel; unknown if none.")
+    name: str | None = Field(
+        default=None, description="The province's name (province breakdown; null for unknown)."
+    )
     units: int
     steps: list[FunnelStep]
 

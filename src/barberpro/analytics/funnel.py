@@ -32,6 +32,7 @@ from barberpro.analytics.funnel_definition import (
 )
 from barberpro.analytics.range import Range, whole_days
 from barberpro.api.numbers import rate
+from barberpro.argentina.provinces import province_label
 from barberpro.db import dialect, tables
 
 # Median lookups per statement: SQLite allows 500 terms in a compound SELECT.
@@ -151,7 +152,12 @@ def _summary(
     for name in breakdowns:
         largest_first = sorted(groups[name].items(), key=lambda kv: (-kv[1].units, kv[0]))
         split[name] = [
-            {"value": value, "units": tally.units, "steps": tally.steps()}
+            {
+                "value": value,
+                **({"name": province_label(value)} if name == "province" else {}),
+                "units": tally.units,
+                "steps": tally.steps(),
+            }
             for value, tally in largest_first
         ]
     section = {

@@ -138,6 +138,12 @@ def normalize_province(value: str) -> str:
     return code
 
 
+def province_label(code: str) -> str | None:
+    """Return the display name of a stored code ("AR-X": "Córdoba"); None for unknown."""
+    found = PROVINCE_BY_CODE.get(code)
+    return None if found is None else found.name
+
+
 def province_name(code: str) -> str:
     """Return the display name ("Córdoba") for a code or anything normalize_province accepts."""
     return PROVINCE_BY_CODE[normalize_province(code)].name

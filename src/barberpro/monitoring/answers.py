@@ -173,8 +173,16 @@ class System(Answer):
 class Argentina(Answer):
     """Events accepted in the window by province; payments by method and status."""
 
-    events_by_province: dict[str, int]
+    events_by_province: list[ProvinceEvents] = Field(description="Most events first.")
     payments_by_method: dict[str, dict[str, int]]
+
+
+class ProvinceEvents(Answer):
+    """Events accepted from one province in the window."""
+
+    province: str = Field(description="ISO 3166-2:AR code, or unknown.")
+    name: str | None = Field(description="The province's name; null for unknown.")
+    events: int
 
 
 class ProcessView(Answer):

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from barberpro.api.numbers import rate
+from barberpro.argentina.provinces import province_label
 from barberpro.argentina.timezone import iso_utc
 from barberpro.monitoring.histogram import LATENCY_EDGES_MS, Stat
 from barberpro.monitoring.service import Merged, Monitor
@@ -263,7 +264,10 @@ def argentina_section(merged: Merged) -> dict[str, Any]:
         elif key[0] == "payment":
             payments[key[1]][key[2]] = stat.count
     return {
-        "events_by_province": dict(sorted(provinces.items(), key=lambda kv: -kv[1])),
+        "events_by_province": [
+            {"province": code, "name": province_label(code), "events": n}
+            for code, n in sorted(provinces.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         "payments_by_method": {m: dict(sorted(s.items())) for m, s in sorted(payments.items())},
     }
 
