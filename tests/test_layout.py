@@ -24,7 +24,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "config": {"alerts.rules"},  # the settings check loads the configured rules
     "db": {"analytics.funnel_definition", "argentina", "background"},
     "analytics": {"api", "argentina", "db"},
-    "alerts": {"api", "config", "db", "kv", "background"},
+    "alerts": {"api", "argentina.timezone", "config", "db", "kv", "background"},
     "payments": {"analytics", "api", "argentina", "config", "db", "background"},
     "monitoring": {
         "alerts.signals",  # the SignalSource it implements

@@ -1,8 +1,8 @@
 """The answers of the monitoring routes: the dashboard, health and the two report acks.
 
-Declared on the routes for the OpenAPI document (see :mod:`barberpro.api.answers`). Times of
-day are epoch seconds; durations are milliseconds unless a field says otherwise; percentiles
-are null when nothing was observed.
+Declared on the routes for the OpenAPI document (see :mod:`barberpro.api.answers`). Instants
+are ISO 8601 in UTC; durations are milliseconds unless a field says otherwise; percentiles are
+null when nothing was observed.
 """
 
 from __future__ import annotations
