@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.alerts.silences import Matcher, Silence
+from barberpro.argentina.timezone import micros_to_seconds, seconds_to_micros
 from barberpro.db.tables import alert_history, alert_silences
 
 __all__ = [
@@ -24,15 +25,8 @@ __all__ = [
     "record",
 ]
 
-_MICROS = 1_000_000
-
-
-def _us(seconds: float) -> int:
-    return round(seconds * _MICROS)
-
-
-def _s(micros: int) -> float:
-    return micros / _MICROS
+_us = seconds_to_micros
+_s = micros_to_seconds
 
 
 @dataclass(frozen=True, slots=True)

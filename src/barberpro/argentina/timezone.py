@@ -50,6 +50,16 @@ def to_micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * SECOND_US + delta.microseconds
 
 
+def seconds_to_micros(seconds: float) -> int:
+    """Return epoch seconds (a clock reading) as stored micros, rounded to the microsecond."""
+    return round(seconds * SECOND_US)
+
+
+def micros_to_seconds(micros: int) -> float:
+    """Return stored micros as epoch seconds."""
+    return micros / SECOND_US
+
+
 def from_micros(micros: int) -> datetime:
     """Return the aware UTC datetime of ``micros`` since the epoch."""
     return _EPOCH + timedelta(microseconds=micros)

@@ -22,12 +22,12 @@ from sqlalchemy import ColumnElement, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro import background
+from barberpro.argentina.timezone import DAY_US, seconds_to_micros
 from barberpro.db import tables
 from barberpro.db.groupcommit import GroupCommit
 
 log = structlog.get_logger(__name__)
 
-DAY_US = 86_400_000_000
 BATCH = 5_000  # rows per delete transaction
 
 
@@ -116,7 +116,7 @@ class Retention:
 
     async def run_once(self) -> dict[str, int]:
         """Prune now; return what was deleted per table."""
-        now_us = int(self._clock() * 1_000_000)
+        now_us = seconds_to_micros(self._clock())
         return await prune(self._commits, now_us=now_us, keep_us=self._keep_us)
 
     async def _run(self) -> None:

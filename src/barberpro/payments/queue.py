@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from barberpro.analytics import rows as analytics_rows
+from barberpro.argentina.timezone import micros_to_seconds, seconds_to_micros
 from barberpro.db import tables
 from barberpro.db.dialect import upsert
 from barberpro.db.groupcommit import GroupCommit
@@ -64,9 +65,7 @@ class Notification:
     lease_owner: str
 
 
-def micros(seconds: float) -> int:
-    """Return wall-clock seconds as integer microseconds (the schema's time unit)."""
-    return round(seconds * 1_000_000)
+micros = seconds_to_micros  # clock readings as the stored micros
 
 
 class NotificationQueue:
@@ -286,7 +285,7 @@ class NotificationQueue:
             ).scalar_one_or_none()
         if earliest is None:
             return None
-        return max(0.0, (int(earliest) - micros(self._clock())) / 1_000_000)
+        return max(0.0, micros_to_seconds(int(earliest) - micros(self._clock())))
 
     async def dead_letters(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         """Return the dead-letter list, newest first, as JSON-able rows."""

@@ -344,10 +344,7 @@ class Worker:
         error = result.error or result.fate.value
         log.warning(
             "mercadopago notification attempt failed",
-            notification=item.notification_id,
-            row=item.id,
-            topic=item.topic,
-            resource=item.resource_id,
+            **_named(item),
             attempt=item.attempts,
             fate=result.fate.value,
             http_status=result.http_status,
@@ -370,10 +367,7 @@ class Worker:
             self.dead_lettered += 1
             log.warning(
                 "mercadopago notification dead-lettered",
-                notification=item.notification_id,
-                row=item.id,
-                topic=item.topic,
-                resource=item.resource_id,
+                **_named(item),
                 attempts=item.attempts,
                 reason=reason.value,
                 error=error,
@@ -410,3 +404,13 @@ class Worker:
             )
         except Exception as exc:  # monitoring must never break payments
             log.warning("webhook record failed", error=repr(exc))
+
+
+def _named(item: Notification) -> dict[str, str]:
+    """What names a notification in a log line (never its body)."""
+    return {
+        "notification": item.notification_id,
+        "row": item.id,
+        "topic": item.topic,
+        "resource": item.resource_id,
+    }
