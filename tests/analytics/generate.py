@@ -122,6 +122,12 @@ EDGES = [
 STEP_NAMES = ("search", "provider_view", "slot_selected", "booking_created", "payment_completed")
 # Probability of going on to step k (index k-1) once the previous step is done.
 CONTINUE = (1.0, 0.85, 0.7, 0.75, 0.8)
+# A launch push, last in the stream (the events before it stay as they were): shared WhatsApp
+# links whose visitors mostly book, Facebook ads whose visitors mostly leave after searching.
+CAMPAIGN = {
+    "whatsapp": ((1.0, 0.95, 0.9, 0.95, 0.95), 40),
+    "facebook": ((1.0, 0.45, 0.5, 0.6, 0.6), 40),
+}
 
 
 def pick(rng: random.Random, weighted: list[tuple[Any, int]]) -> Any:
@@ -263,7 +269,23 @@ class Generator:
         self.activity()
         for i, edge in enumerate(EDGES):
             self.edge(i, edge)
+        self.campaign()
         return self.stream
+
+    def campaign(self) -> None:
+        """The launch push: new users of two channels converting very differently."""
+        for channel, (go_on, users) in CAMPAIGN.items():
+            for i in range(users):
+                code = pick(self.rng, [(p[0], p[3]) for p in PROVINCES])
+                self.session(
+                    self.session_time(self.rng.uniform(2, 12)),
+                    user_id=f"c-{channel}-{i + 1:03d}",
+                    code=code,
+                    channel=channel,
+                    journey=Journey(),
+                    explicit=True,
+                    go_on=go_on,
+                )
 
     def edge(self, i: int, at: datetime) -> None:
         """Events a few seconds either side of a range bound, and exactly on it."""
@@ -363,6 +385,7 @@ class Generator:
         channel: str,
         journey: Journey,
         explicit: bool,
+        go_on: tuple[float, ...] = CONTINUE,
     ) -> None:
         """One session: its start (or none: implicit), actions and funnel steps."""
         sid = self.uid() if self.rng.random() < 0.5 else f"s-{self.rng.getrandbits(40):010x}"
@@ -402,11 +425,19 @@ class Generator:
         if funnel_user is None and user_id is not None:
             journey = Journey()
         if self.rng.random() < 0.8:
-            self.funnel(cursor + self.secs(0, 120), sid, funnel_user, journey)
+            self.funnel(cursor + self.secs(0, 120), sid, funnel_user, journey, go_on=go_on)
         elif not explicit:  # an implicit session needs at least one event
             self.emit("action", cursor, {"session_id": sid, "user_id": user_id, "action": "ping"})
 
-    def funnel(self, at: datetime, sid: str, user_id: str | None, journey: Journey) -> None:
+    def funnel(
+        self,
+        at: datetime,
+        sid: str,
+        user_id: str | None,
+        journey: Journey,
+        *,
+        go_on: tuple[float, ...] = CONTINUE,
+    ) -> None:
         """Go through the funnel from where the journey stopped, or start over."""
         if journey.stage in (0, 5) or self.rng.random() < 0.3:
             journey.stage = 0
@@ -414,7 +445,7 @@ class Generator:
             self.step(at - self.secs(5, 60), sid, user_id, 2, journey)
         while journey.stage < 5:
             nxt = journey.stage + 1
-            if self.rng.random() > CONTINUE[nxt - 1]:
+            if self.rng.random() > go_on[nxt - 1]:
                 return
             if journey.stage > 0:
                 at += self.secs(8, 15 * 60)

@@ -15,10 +15,14 @@ Readings chosen where docs/ANALYTICS.md leaves a choice (readings, not the doc's
   the referrer host; a source that names no known channel falls back to the referrer.
 - ``refunds_ars``: a payment's first ``refunded`` event, counted when it lies in the range (a
   later refund inside the range does not count); the same for ``charged_back``.
+- Commission taken back: a payment with an ``approved`` event (at any time) loses its first
+  approval's commission at its first return, the earlier of its first ``refunded`` and first
+  ``charged_back`` events (the refund on equal times), when that return lies in the range; ARS
+  when the approval is in ARS.
 - Market: one row per ISO province with a non-zero figure; sessions without a province are in
   no row (no ``unknown`` province). Cities likewise.
-- A provider is listed when it has a provider event in the range or an ARS payment on the gross
-  basis; payments in other currencies do not list it.
+- A provider is listed when it has a provider event in the range, an ARS payment on the gross
+  basis, or ARS returned or taken back in the range; payments in other currencies do not list it.
 - ``active_providers`` counts revenue events of any status that name the provider and province.
 - Retention lists every week from the week of ``from`` to the week of the range's last instant,
   a cohort without clients included (its rates ``None``).
@@ -27,6 +31,7 @@ Readings chosen where docs/ANALYTICS.md leaves a choice (readings, not the doc's
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -34,6 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -488,6 +494,41 @@ class Reference:
             found.append(Approval(pid, ev, cents, currency, commission))
         return found
 
+    def returns(self, span: Span) -> list[tuple[Approval, int, int]]:
+        """Return, per approved payment with a first refund or chargeback in the range, its first
+        approval, the ARS money those returned in the range and the commission taken back."""
+        rate = Decimal(self.settings.commission_rate)
+        found = []
+        for pid, evs in self.payments().items():
+            approved = next((e for e in evs if e.get("status") == "approved"), None)
+            if approved is None:
+                continue
+            first = {
+                s: next((e for e in evs if e.get("status") == s), None)
+                for s in ("refunded", "charged_back")
+            }
+            returned = sum(
+                _cents(e.get("amount"))
+                for e in first.values()
+                if e is not None and e.at in span and _currency(e) == "ARS"
+            )
+            refund, chargeback = first["refunded"], first["charged_back"]
+            earliest = (
+                refund
+                if refund is not None and (chargeback is None or refund.at <= chargeback.at)
+                else chargeback
+            )
+            cents = _cents(approved.get("amount"))
+            if approved.get("commission") is not None:
+                commission = _cents(approved.get("commission"))
+            else:
+                commission = int((cents * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            currency = str(approved.get("currency") or "ARS").upper()
+            back = commission if earliest is not None and earliest.at in span else 0
+            if returned or back:
+                found.append((Approval(pid, approved, cents, currency, commission), returned, back))
+        return found
+
     def revenue(self, span: Span) -> dict[str, Any]:
         """Return gross, commission, refunds, chargebacks, hours, methods, cuotas, currencies."""
         approvals = self.approvals(span)
@@ -523,10 +564,16 @@ class Reference:
                 others[a.currency][0] += 1
                 others[a.currency][1] += a.cents
                 others[a.currency][2] += a.commission_cents
+        for a, _, back in self.returns(span):
+            if a.currency != "ARS" and back:
+                others[a.currency][2] -= back
         return {
             "currency": "ARS",
             "gross_ars": _ars(gross),
-            "commission_ars": _ars(sum(a.commission_cents for a in ars)),
+            "commission_ars": _ars(
+                sum(a.commission_cents for a in ars)
+                - sum(back for a, _, back in self.returns(span) if a.currency == "ARS")
+            ),
             "refunds_ars": _ars(deductions["refunded"]),
             "chargebacks_ars": _ars(deductions["charged_back"]),
             "net_ars": _ars(gross - deductions["refunded"] - deductions["charged_back"]),
@@ -573,6 +620,7 @@ class Reference:
                     "no_shows": 0,
                     "gross": 0,
                     "commission": 0,
+                    "returned": 0,
                     "ratings_list": [],
                     "hours": Counter(),
                 },
@@ -601,6 +649,14 @@ class Reference:
             r = row(str(pid))
             r["gross"] += a.cents
             r["commission"] += a.commission_cents
+        for a, returned, back in self.returns(span):
+            pid = a.event.get("provider_id")
+            back = back if a.currency == "ARS" else 0
+            if pid is None or not (returned or back):
+                continue
+            r = row(str(pid))
+            r["returned"] += returned
+            r["commission"] -= back
         out = []
         for r in rows.values():
             ratings = r["ratings_list"]
@@ -613,7 +669,7 @@ class Reference:
                     "no_shows": r["no_shows"],
                     "gross_ars": _ars(r["gross"]),
                     "commission_ars": _ars(r["commission"]),
-                    "net_ars": _ars(r["gross"] - r["commission"]),
+                    "net_ars": _ars(r["gross"] - r["returned"] - r["commission"]),
                     "rating_avg": round(sum(ratings) / len(ratings), 2) if ratings else None,
                     "ratings": len(ratings),
                     "peak_hours_art": [h for h, _ in peaks],
@@ -730,54 +786,50 @@ class Reference:
     # --- recommendations ---------------------------------------------------------------------
 
     def recommendations(self, span: Span) -> dict[str, Any]:
-        """Return what each recommendation must state; ties are kept as sets of candidates.
+        """Return exactly what each recommendation must state (docs/ANALYTICS.md).
 
-        funnel_leak: the largest drop-off and the (from, to) steps having it; underserved:
-        the market rows; installments: the plans with >= 10 attempts approved < 80%;
-        referral_channels: the best and worst rates among the named channels (not 'unknown')
-        with >= 10 units and the channels having them (none when all rates are equal);
-        peak_hours: the payment counts of the three busiest hours.
+        funnel_leak: per scope (None, None) for all units, (breakdown, value) for each value
+        short of all units, with >= 10 units and a drop: its largest drop (earliest on ties);
+        underserved: the evidence of each province with demand >= min and no barber or at least
+        the demand per barber of those provinces together, ranked; installments: the plans with
+        >= 10 attempts approved < 80%; referral_channels: the best and worst named channels with
+        >= 20 units, when their test gives p < 0.05; peak_hours: the three busiest hours and
+        every hour tied with the third.
         """
-        steps = self.funnel(span, breakdowns=False)["steps"]
-        leak = max((s["drop_off"] for s in steps[1:]), default=0)
-        market = self.market(span)["provinces"]
-        revenue = self.revenue(span)
-        qualified = [
-            r for r in self.referrals(span) if r["channel"] != UNKNOWN and r["units"] >= 10
+        funnel = self.funnel(span, breakdowns=True)
+        scopes = [(None, None, funnel["steps"])] + [
+            (what, g["value"], g["steps"])
+            for what, groups in funnel["breakdowns"].items()
+            for g in groups
+            if g["units"] != funnel["units"]
         ]
-        rates = [r["conversion_rate"] for r in qualified]
-        counts = sorted(h["payments"] for h in revenue["hourly_art"] if h["payments"])[::-1]
+        leaks = {}
+        for what, value, steps in scopes:
+            drops = [s["drop_off"] for s in steps[1:]]
+            if steps[0]["units"] < 10 or max(drops) == 0:
+                continue
+            to = steps[1 + drops.index(max(drops))]
+            before = steps[to["step"] - 2]
+            leaks[(what, value)] = {
+                "units": steps[0]["units"],
+                "from_step": before["name"],
+                "to_step": to["name"],
+                "units_before": before["units"],
+                "units_after": to["units"],
+                "drop_off": to["drop_off"],
+            }
+        market = self.market(span)
+        revenue = self.revenue(span)
         return {
-            "funnel_leak": None
-            if leak == 0
-            else {
-                "drop_off": leak,
-                "steps": {
-                    (steps[k - 1]["name"], steps[k]["name"])
-                    for k in range(1, len(steps))
-                    if steps[k]["drop_off"] == leak
-                },
-            },
-            "underserved_province": {
-                p["province"]: {k: v for k, v in p.items() if k not in ("underserved", "sessions")}
-                for p in market
-                if p["underserved"]
-            },
+            "funnel_leak": leaks,
+            "underserved_province": _underserved(market),
             "installments_low_approval": {
                 p["installments"]
                 for p in revenue["installments"]
                 if p["approved"] + p["rejected"] >= 10 and p["approval_rate"] < 0.8
             },
-            "referral_channels": None
-            if len(qualified) < 2 or max(rates) == min(rates)
-            else {
-                "best_rate": max(rates),
-                "best": {r["channel"] for r in qualified if r["conversion_rate"] == max(rates)},
-                "worst_rate": min(rates),
-                "worst": {r["channel"] for r in qualified if r["conversion_rate"] == min(rates)},
-            },
-            "peak_hours": counts[:3] or None,
-            "hour_payments": {h["hour"]: h["payments"] for h in revenue["hourly_art"]},
+            "referral_channels": _channels(self.referrals(span)),
+            "peak_hours": _peaks(revenue),
         }
 
     # --- the two reports ---------------------------------------------------------------------
@@ -808,6 +860,102 @@ class Reference:
             "market": self.market(span),
             "referrals": self.referrals(span),
         }
+
+
+def _underserved(market: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the evidence of each underserved province, by code, with its rank."""
+    rows = [p for p in market["provinces"] if p["demand"] >= market["min_demand"] and p["demand"]]
+    served = [p for p in rows if p["active_providers"]]
+    demand = sum(p["demand"] for p in served)
+    barbers = sum(p["active_providers"] for p in served)
+    pressed = [
+        p
+        for p in rows
+        if not p["active_providers"]
+        or Fraction(p["demand"], p["active_providers"]) >= Fraction(demand, barbers)
+    ]
+    pressed.sort(
+        key=lambda p: (
+            (0, -p["demand"], 0)
+            if not p["active_providers"]
+            else (1, -Fraction(p["demand"], p["active_providers"]), -p["demand"]),
+            p["province"],
+        )
+    )
+    return {
+        p["province"]: {k: v for k, v in p.items() if k not in ("underserved", "sessions")}
+        | {
+            "min_demand": market["min_demand"],
+            "rank": rank,
+            "provinces_ranked": len(pressed),
+            "benchmark_demand_per_provider": _rate(demand, barbers),
+        }
+        for rank, p in enumerate(pressed, start=1)
+    }
+
+
+def _channels(referrals: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Return the best and worst channels and their test, when significant; else None."""
+    rows = [r for r in referrals if r["channel"] != UNKNOWN and r["units"] >= 20]
+    if len(rows) < 2:
+        return None
+
+    def conversion(r: dict[str, Any]) -> Fraction:
+        return Fraction(r["units_converted"], r["units"])
+
+    order = CHANNELS.index
+    best = max(rows, key=lambda r: (conversion(r), r["units"], -order(r["channel"])))
+    worst = min(rows, key=lambda r: (conversion(r), -r["units"], order(r["channel"])))
+    if conversion(best) == conversion(worst):
+        return None
+    s1, n1, s2, n2 = (
+        best["units_converted"],
+        best["units"],
+        worst["units_converted"],
+        worst["units"],
+    )
+    successes, total = s1 + s2, n1 + n2
+    expected = [n * k / total for n in (n1, n2) for k in (successes, total - successes)]
+    if min(expected) < 5:
+        test, p_value = "fisher_exact", hypergeometric_p(s1, n1, s2, n2)
+    else:
+        pooled = successes / total
+        z = (s1 / n1 - s2 / n2) / (pooled * (1 - pooled) * (1 / n1 + 1 / n2)) ** 0.5
+        test, p_value = "two_proportion_z", 2 * (1 - statistics.NormalDist().cdf(abs(z)))
+    if p_value >= 0.05:
+        return None
+    return {
+        "best": best["channel"],
+        "worst": worst["channel"],
+        "significance": {"test": test, "p_value": round(p_value, 4), "alpha": 0.05},
+    }
+
+
+def hypergeometric_p(s1: int, n1: int, s2: int, n2: int) -> float:
+    """Return Fisher's two-sided p-value by enumerating every table with the same margins."""
+    successes = s1 + s2
+
+    def probability(x: int) -> Fraction:
+        ways = math.comb(n1, x) * math.comb(n2, successes - x)
+        return Fraction(ways, math.comb(n1 + n2, successes))
+
+    tables = [probability(x) for x in range(n1 + 1) if 0 <= successes - x <= n2]
+    observed = probability(s1)
+    return float(sum(p for p in tables if p <= observed))
+
+
+def _peaks(revenue: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the three busiest hours and every hour tied with the third, as (hour, count)."""
+    busy = sorted(
+        ((h["hour"], h["payments"]) for h in revenue["hourly_art"] if h["payments"]),
+        key=lambda hc: (-hc[1], hc[0]),
+    )
+    if not busy:
+        return None
+    third = busy[min(3, len(busy)) - 1][1]
+    hours = [hc for hc in busy if hc[1] >= third]
+    counts = [c for _, c in hours]
+    return {"hours": hours, "tied": len(set(counts)) < len(counts)}
 
 
 _DEMAND = {"search": "searches", "booking": "bookings"}

@@ -289,7 +289,7 @@ async def test_an_event_a_day_in_the_future_is_refused(client: httpx.AsyncClient
 
 
 BAD_INPUT = [
-    ("/revenue", _payment(province="Narnia"), "province"),
+    ("/argentina/activity", {"province": "Narnia", "activity": "search"}, "province"),
     ("/funnel", {"session_id": "s", "step": "checkout"}, "step"),
     ("/funnel", {"session_id": "s", "step": 6}, "step"),
     ("/revenue", _payment(amount=-5), "amount"),

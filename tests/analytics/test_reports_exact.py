@@ -154,13 +154,14 @@ def check_recommendations(expected: dict[str, Any], got: list[dict[str, Any]]) -
             found.append(f"recommendations.{kind}: {len(recs)} of them, expected at most one")
         return recs[0] if recs else None
 
-    leak, evidence = expected["funnel_leak"], only("funnel_leak")
-    if (leak is None) != (evidence is None):
-        found.append(f"recommendations.funnel_leak: expected {leak}, got {evidence}")
-    elif leak is not None and evidence is not None:
-        pair = (evidence.get("from_step"), evidence.get("to_step"))
-        if evidence.get("drop_off") != leak["drop_off"] or pair not in leak["steps"]:
-            found.append(f"recommendations.funnel_leak: expected {leak}, got {evidence}")
+    leaks = {(e.get("breakdown"), e.get("value")): e for e in by_kind.get("funnel_leak", [])}
+    if set(leaks) != set(expected["funnel_leak"]):
+        found.append(
+            f"recommendations.funnel_leak: scopes {sorted(map(str, expected['funnel_leak']))},"
+            f" got {sorted(map(str, leaks))}"
+        )
+    for scope, leak in expected["funnel_leak"].items():
+        found += diff(leak, leaks.get(scope, {}), f"recommendations.funnel_leak{scope}")
     under = {e.get("province"): e for e in by_kind.get("underserved_province", [])}
     found += diff(expected["underserved_province"], under, "recommendations.underserved")
     if set(under) != set(expected["underserved_province"]):
@@ -178,23 +179,19 @@ def check_recommendations(expected: dict[str, Any], got: list[dict[str, Any]]) -
     if (channels is None) != (evidence is None):
         found.append(f"recommendations.referral_channels: expected {channels}, got {evidence}")
     elif channels is not None and evidence is not None:
-        best, worst = evidence.get("best") or {}, evidence.get("worst") or {}
-        if not (
-            best.get("channel") in channels["best"]
-            and worst.get("channel") in channels["worst"]
-            and _close(best.get("conversion_rate"), channels["best_rate"])
-            and _close(worst.get("conversion_rate"), channels["worst_rate"])
-        ):
-            found.append(f"recommendations.referral_channels: expected {channels}, got {evidence}")
+        seen = {
+            "best": (evidence.get("best") or {}).get("channel"),
+            "worst": (evidence.get("worst") or {}).get("channel"),
+            "significance": evidence.get("significance"),
+        }
+        found += diff(channels, seen, "recommendations.referral_channels")
     peaks, evidence = expected["peak_hours"], only("peak_hours")
     if (peaks is None) != (evidence is None):
         found.append(f"recommendations.peak_hours: expected {peaks}, got {evidence}")
     elif peaks is not None and evidence is not None:
-        hours = evidence.get("hours", [])
-        counts = sorted((h["payments"] for h in hours), reverse=True)
-        per_hour = expected["hour_payments"]
-        if counts != peaks or any(per_hour[h["hour"]] != h["payments"] for h in hours):
-            found.append(f"recommendations.peak_hours: expected counts {peaks}, got {hours}")
+        hours = [(h["hour"], h["payments"]) for h in evidence.get("hours", [])]
+        if hours != peaks["hours"] or evidence.get("tied") is not peaks["tied"]:
+            found.append(f"recommendations.peak_hours: expected {peaks}, got {evidence}")
     return found
 
 

@@ -17,9 +17,14 @@ class SessionStarted(Answer):
     """POST /analytics/session/start: 201 stored, 200 seen before."""
 
     session_id: str = Field(description="The one sent, or the one the service made.")
-    province: str | None = Field(description="ISO 3166-2:AR code; null when none was sent.")
+    province: str | None = Field(
+        description="ISO 3166-2:AR code; null when none was sent, unknown when not recognised."
+    )
     referral_channel: Channel = Field(description="Classified from the referral fields.")
     duplicate: bool = Field(description="True when this session start was stored before.")
+    warnings: list[FieldProblem] | None = Field(
+        default=None, description="What was accepted but not as sent (an unknown province)."
+    )
 
 
 class EventAccepted(Answer):
@@ -27,6 +32,9 @@ class EventAccepted(Answer):
 
     event_id: str = Field(description="The one sent, or the one the service made.")
     duplicate: bool = Field(description="True when this event was stored before.")
+    warnings: list[FieldProblem] | None = Field(
+        default=None, description="What was accepted but not as sent (an unknown province)."
+    )
 
 
 class ItemStored(Answer):
@@ -40,6 +48,9 @@ class ItemStored(Answer):
         default=None, description="For session starts; absent otherwise."
     )
     duplicate: bool
+    warnings: list[FieldProblem] | None = Field(
+        default=None, description="What was accepted but not as sent (an unknown province)."
+    )
 
 
 class ItemConflict(Answer):

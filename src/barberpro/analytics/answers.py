@@ -168,7 +168,9 @@ class RevenueSection(Answer):
 
     currency: Literal["ARS"]
     gross_ars: Ars
-    commission_ars: Ars
+    commission_ars: Ars = Field(
+        description="Of the approvals, less what the range's first returns took back."
+    )
     refunds_ars: Ars
     chargebacks_ars: Ars
     net_ars: Ars = Field(description="gross - refunds - chargebacks.")
@@ -243,8 +245,8 @@ class ProviderRow(Answer):
     cancellations: int
     no_shows: int
     gross_ars: Ars
-    commission_ars: Ars
-    net_ars: Ars = Field(description="gross - commission.")
+    commission_ars: Ars = Field(description="Of its approvals, less what its returns took back.")
+    net_ars: Ars = Field(description="gross - refunds - chargebacks - commission_ars.")
     rating_avg: float | None = Field(description="Two decimals; null without ratings.")
     ratings: int
     peak_hours_art: list[Hour] = Field(description="Up to 3, most completed bookings first.")
@@ -254,8 +256,13 @@ class ProviderRow(Answer):
 
 
 class LeakEvidence(Answer):
-    """The step losing most units."""
+    """The step losing most units of all units, or of one breakdown value."""
 
+    breakdown: Breakdown | None = Field(description="Null: all units.")
+    value: str | None = Field(description="The breakdown value; null for all units.")
+    name: str | None = Field(description="The province's name (province breakdown), else null.")
+    units: int = Field(description="Units of the scope that searched (step 1).")
+    min_units: int = Field(description="Scopes with fewer units are not searched for a leak.")
     from_step: StepName
     to_step: StepName
     units_before: int
@@ -275,6 +282,12 @@ class UnderservedEvidence(Answer):
     active_providers: int
     demand_per_provider: float | None
     min_demand: int
+    rank: int = Field(ge=1, description="1 is the most pressed: no barber, then per barber.")
+    provinces_ranked: int = Field(description="How many provinces are underserved.")
+    benchmark_demand_per_provider: float | None = Field(
+        description="Demand per barber of the provinces with min_demand and a barber, together;"
+        " null when none has a barber."
+    )
 
 
 class InstallmentsEvidence(InstallmentPlan):
@@ -293,19 +306,31 @@ class ChannelEvidence(Answer):
     revenue_ars: Ars
 
 
+class Significance(Answer):
+    """The test two groups' rates went through (barberpro.analytics.significance)."""
+
+    test: Literal["fisher_exact", "two_proportion_z"] = Field(
+        description="Fisher's exact test when an expected cell is below 5, else the z-test."
+    )
+    p_value: float = Field(description="Two-sided, 4 decimals.")
+    alpha: float = Field(description="Significant when p_value is below it.")
+
+
 class ChannelsEvidence(Answer):
-    """The best and the worst converting named channels."""
+    """The best and the worst converting named channels, significantly different."""
 
     best: ChannelEvidence
     worst: ChannelEvidence
-    min_units: int
+    min_units: int = Field(description="Channels with fewer units are not compared.")
+    significance: Significance
 
 
 class PeakHoursEvidence(Answer):
-    """The three ART hours with the most approved payments."""
+    """The three ART hours with the most approved payments, and every hour tied with them."""
 
-    hours: list[HourRevenue]
+    hours: list[HourRevenue] = Field(description="Most payments first, then by hour.")
     total_payments: int
+    tied: bool = Field(description="Some of the hours listed have the same count.")
 
 
 class FunnelLeak(Answer):

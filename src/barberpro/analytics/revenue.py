@@ -1,5 +1,9 @@
 """Revenue and commission: gross by first approval, refunds and chargebacks by their own time.
 
+Commission is not earned on money returned: the commission of a range is that of the payments
+first approved in it, less the commission that the refunds and chargebacks of the range take
+back (`takes_commission_back`). The provider leaderboard uses the same basis.
+
 Every figure comes from the range's `Ledger`: whole UTC hours read from the `payment_hours`
 rollup (kept by triggers on `payments`, migration 0008), the parts of the range outside whole
 hours from the payments themselves, grouped the same way.
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, literal_column, select, union_all
+from sqlalchemy import Select, String, and_, cast, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from barberpro.analytics.money import BASE_CURRENCY, ars
@@ -28,15 +32,44 @@ def approved_in(span: Range) -> tuple[Any, ...]:
     return (p.c.first_approved_at >= span.start_us, p.c.first_approved_at < span.end_us)
 
 
+def returns() -> dict[str, tuple[Any, Any, Any]]:
+    """The money returns of the payments, by measure (``refunded``, ``charged_back``): the time,
+    amount and currency of a payment's first refund and of its first chargeback."""
+    p = tables.payments
+    return {
+        "refunded": (p.c.refunded_at, p.c.refunded_cents, p.c.refunded_currency),
+        "charged_back": (p.c.charged_back_at, p.c.chargeback_cents, p.c.chargeback_currency),
+    }
+
+
+def takes_commission_back(measure: str) -> Any:
+    """The WHERE of the payments whose first ``refunded`` (or ``charged_back``) event takes back
+    their commission (that of the first approval, whole, in the approval's currency): approved
+    payments whose first return it is, the refund on a tie. Migration 0014 states it in SQL."""
+    p = tables.payments
+    refund, chargeback = p.c.refunded_at, p.c.charged_back_at
+    first = (
+        or_(chargeback.is_(None), refund <= chargeback)
+        if measure == "refunded"
+        else or_(refund.is_(None), chargeback < refund)
+    )
+    return and_(p.c.first_approved_at.is_not(None), first)
+
+
+#: The ``payment_hours`` measures of the commission taken back (migration 0014).
+_COMMISSION_BACK = frozenset({"refunded_commission", "charged_back_commission"})
+
+
 @dataclass(slots=True)
 class Ledger:
     """The revenue figures of a range, one entry per value a section reports.
 
     Approvals count at the payment's first approval, with that approval's fields; refunds and
-    chargebacks at the first of each, by its amount; rejections by latest status.
+    chargebacks at the first of each, by its amount; rejections by latest status. The commission
+    a payment's first return takes back counts at that return.
     """
 
-    #: approvals by currency: [payments, amount cents, commission cents]
+    #: approvals by currency: [payments, amount cents, commission cents less that taken back]
     totals: dict[str, list[int]] = field(default_factory=dict)
     #: approvals in the base currency by ART hour of day: [payments, amount cents]
     hours: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(24)])
@@ -89,6 +122,8 @@ class Ledger:
         elif measure == "rejected":
             plan = int(part) if part else None
             self.rejected[plan] = self.rejected.get(plan, 0) + payments
+        elif measure in _COMMISSION_BACK:
+            self.totals.setdefault(currency, [0, 0, 0])[2] -= commission
         elif base and measure == "refunded":
             self.refunds += cents
         elif base and measure == "charged_back":
@@ -164,22 +199,22 @@ def grouped_payments(start_us: int, end_us: int) -> Any:
             zero,
             p.c.approved_user_id.is_not(None),
         ),
-        "refunded": (
-            p.c.refunded_at,
-            p.c.refunded_currency,
-            empty,
-            empty,
-            p.c.refunded_cents,
-            zero,
-        ),
-        "charged_back": (
-            p.c.charged_back_at,
-            p.c.chargeback_currency,
-            empty,
-            empty,
-            p.c.chargeback_cents,
-            zero,
-        ),
+        **{
+            measure: (at, currency, empty, empty, cents, zero)
+            for measure, (at, cents, currency) in returns().items()
+        },
+        **{
+            f"{measure}_commission": (
+                at,
+                p.c.approved_currency,
+                empty,
+                empty,
+                zero,
+                p.c.approved_commission_cents,
+                takes_commission_back(measure),
+            )
+            for measure, (at, _, _) in returns().items()
+        },
         "rejected": (
             p.c.status_at,
             p.c.currency,

@@ -202,13 +202,20 @@ def _item_result(index: int, prepared: Prepared, outcome: Outcome) -> dict[str, 
         "outcome": outcome.value,
         key: prepared.key,
         "duplicate": outcome is Outcome.DUPLICATE,
+        **_warned(prepared),
     }
+
+
+def _warned(prepared: Prepared) -> dict[str, Any]:
+    """The answer's ``warnings``, present only when something was not taken as sent."""
+    return {"warnings": list(prepared.warnings)} if prepared.warnings else {}
 
 
 def _event_answer(prepared: Prepared, outcome: Outcome) -> JSON:
     duplicate = outcome is Outcome.DUPLICATE
     return JSON(
-        {"event_id": prepared.key, "duplicate": duplicate}, status_code=200 if duplicate else 202
+        {"event_id": prepared.key, "duplicate": duplicate, **_warned(prepared)},
+        status_code=200 if duplicate else 202,
     )
 
 
@@ -246,9 +253,10 @@ def build_router(ingestor: Ingestor, auth: TokenAuth) -> APIRouter:
         return JSON(
             {
                 "session_id": prepared.key,
-                "province": row["province"],
+                "province": row["province"] or ("unknown" if row["province_as_sent"] else None),
                 "referral_channel": row["referral_channel"],
                 "duplicate": duplicate,
+                **_warned(prepared),
             },
             status_code=200 if duplicate else 201,
         )

@@ -38,6 +38,16 @@ class Prepared:
     kind: str  # "event" or "session"
     key: str  # event_id, or session_id for a session start
     row: dict[str, Any]
+    # What was accepted but not as sent (an unrecognised province), for the answer.
+    warnings: tuple[dict[str, str], ...] = ()
+
+
+def province_warnings(as_sent: str | None, field: str) -> tuple[dict[str, str], ...]:
+    """The warning of a province we could not recognise, stored as unknown."""
+    if as_sent is None:
+        return ()
+    reason = f"{as_sent!r} is not a province we know; stored as unknown, the text kept for review"
+    return ({"field": field, "reason": reason, "type": "unknown_province"},)
 
 
 def event_time(
@@ -177,6 +187,7 @@ def prepare(
             currency=body.currency if body.amount is not None else None,
             rating=body.rating,
             province=body.province,
+            province_as_sent=body.province_as_sent,
             city=body.city,
         )
     elif isinstance(body, schemas.Revenue):
@@ -192,10 +203,14 @@ def prepare(
             installments=body.installments,
             commission_cents=cents(body.commission),
             province=body.province,
+            province_as_sent=body.province_as_sent,
         )
     elif isinstance(body, schemas.Activity):
         row.update(province=body.province, city=body.city, activity=body.activity, count=body.count)
-    return Prepared(kind="event", key=event_id, row=row)
+    as_sent = row.get("province_as_sent")
+    return Prepared(
+        kind="event", key=event_id, row=row, warnings=province_warnings(as_sent, "province")
+    )
 
 
 # Plain str keys: the writer serialises rows with orjson, which takes no str subclass as a key.
@@ -222,6 +237,7 @@ def _session_row(body: schemas.SessionStart, *, at: int, digest: str) -> Prepare
         "os": body.device.os,
         "browser": body.device.browser,
         "province": body.location.province,
+        "province_as_sent": body.location.province_as_sent,
         "city": body.location.city,
         "source": referral.source,
         "medium": referral.medium,
@@ -233,4 +249,5 @@ def _session_row(body: schemas.SessionStart, *, at: int, digest: str) -> Prepare
         "last_seen_at": at,
         "event_count": 0,
     }
-    return Prepared(kind="session", key=session_id, row=row)
+    warnings = province_warnings(body.location.province_as_sent, "location.province")
+    return Prepared(kind="session", key=session_id, row=row, warnings=warnings)

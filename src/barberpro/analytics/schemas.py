@@ -14,6 +14,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -85,6 +87,43 @@ def _province(value: object) -> object:
 ProvinceCode = Annotated[str, BeforeValidator(_province)]
 
 
+def known_province(value: object) -> bool:
+    """True when ``value`` is a province spelling we know (or not a string: pydantic decides)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        normalize_province(value)
+    except ValueError:
+        return False
+    return True
+
+
+class _LenientProvince(BaseModel):
+    """A ``province`` people type: an unrecognised one is stored unknown, its text kept.
+
+    Refusing "Capitl" would lose the whole session (device, referral) over one field; the text
+    as sent is kept for review (``province_as_sent``) and the answer warns about it.
+    """
+
+    _province_as_sent: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _lenient(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        raw = data.get("province") if isinstance(data, dict) else None
+        if not isinstance(raw, str) or known_province(raw):
+            return handler(data)
+        model = handler({**data, "province": None})
+        if raw.strip():
+            model._province_as_sent = storable(raw.strip()[:128])
+        return model
+
+    @property
+    def province_as_sent(self) -> str | None:
+        """The province's text when we could not recognise it; None otherwise."""
+        return self._province_as_sent
+
+
 class _Body(BaseModel):
     """Shared configuration: unknown fields are refused, strings are stripped.
 
@@ -118,7 +157,7 @@ class Device(_Nested):
     browser: Name | None = None
 
 
-class Location(_Nested):
+class Location(_LenientProvince, _Nested):
     """Where a session is: a province (code or name) and a city."""
 
     province: ProvinceCode | None = None
@@ -194,7 +233,7 @@ class Funnel(_Event):
     service_id: Id | None = None
 
 
-class ProviderMetrics(_Event):
+class ProviderMetrics(_LenientProvince, _Event):
     """POST /analytics/provider/metrics."""
 
     provider_id: Id
@@ -214,7 +253,7 @@ class ProviderMetrics(_Event):
         return self
 
 
-class Revenue(_Event):
+class Revenue(_LenientProvince, _Event):
     """POST /analytics/revenue."""
 
     payment_id: Id

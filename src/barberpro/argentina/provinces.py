@@ -70,14 +70,36 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {
         "Ciudad de Bs. As.",
         "Buenos Aires City",
         "Autonomous City of Buenos Aires",
+        "Capital",
+        "Cap Fed",
     ),
     # "Buenos Aires" alone means the province: the city is nearly always written CABA/Capital.
-    "AR-B": ("PBA", "GBA", "Gran Buenos Aires", "Bs. As.", "BsAs", "Buenos Aires Province"),
+    "AR-B": (
+        "PBA",
+        "GBA",
+        "Gran Buenos Aires",
+        "Bs. As.",
+        "BsAs",
+        "Bs Aires",
+        "Buenos Aires Province",
+        "Conurbano",
+    ),
+    "AR-X": ("Cba",),
+    "AR-M": ("Mza",),
+    "AR-T": ("Tucu",),
+    "AR-S": ("Sta. Fe",),
+    "AR-Z": ("Sta. Cruz",),
+    "AR-E": ("E. Ríos",),
+    "AR-W": ("Ctes",),
+    "AR-Q": ("Nqn",),
+    "AR-D": ("S. Luis",),
+    "AR-J": ("S. Juan",),
     "AR-V": (
         "Tierra del Fuego, Antártida e Islas del Atlántico Sur",
         "Tierra del Fuego, Antártida e Islas del Atlántico Sud",
+        "TDF",
     ),
-    "AR-G": ("Sgo. del Estero",),
+    "AR-G": ("Sgo. del Estero", "Stgo. del Estero", "Santiago"),
 }
 
 # "Provincia de Córdoba" and its abbreviations name the same place as "Córdoba".

@@ -54,6 +54,8 @@ events = Table(
     Column("commission_cents", BigInteger),
     # Argentina activity (and the place of provider and revenue events)
     Column("province", String(4)),
+    # The text of a province we could not recognise (province is then NULL: unknown).
+    Column("province_as_sent", String(128)),
     Column("city", String(ID)),
     Column("activity", String(32)),
     Column("count", Integer),
@@ -75,6 +77,8 @@ sessions = Table(
     Column("os", String(64)),
     Column("browser", String(64)),
     Column("province", String(4)),
+    # The text of a province we could not recognise (province is then NULL: unknown).
+    Column("province_as_sent", String(128)),
     Column("city", String(ID)),
     Column("source", String(ID)),
     Column("medium", String(ID)),

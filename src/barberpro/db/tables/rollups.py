@@ -207,7 +207,9 @@ provider_days = Table(
 # Each UTC hour's revenue figures (migration 0008), kept by triggers on `payments`: one row per
 # measure and value ('' where the payment has none; plans as text). `approved` by currency;
 # the same approvals by `approved_method` (method, type), `approved_installments` (plan) and
-# `payer_channel` (payers only); `refunded` and `charged_back` by currency; `rejected` by plan.
+# `payer_channel` (payers only); `refunded` and `charged_back` by currency; `rejected` by plan;
+# `refunded_commission` and `charged_back_commission` (migration 0014): the commission a
+# payment's first return takes back, by the approval's currency.
 payment_hours = Table(
     "payment_hours",
     metadata,
