@@ -38,7 +38,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "background",
     },
     "realtime": {"api", "monitoring.websockets", "background"},
-    "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app"},
+    "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app", "simulator"},
+    "simulator": set(),  # a client of the service: its HTTP API only
     "app": {"*"},
     "": set(),  # the package itself: its version
 }

@@ -1,4 +1,4 @@
-"""The ``barberpro`` command: serve, migrate, doctor."""
+"""The ``barberpro`` command: serve, migrate, doctor, mp-sandbox, simulate."""
 
 from __future__ import annotations
 
@@ -198,6 +198,48 @@ async def _doctor_mercadopago(settings: Settings, say: Callable[[bool, str], Non
         )
     else:
         say(True, "mercadopago: webhook secret set")
+
+
+@cli.command()
+def simulate(
+    url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:8000",
+    duration: Annotated[float, typer.Option(min=0.1, help="Seconds of traffic.")] = 120.0,
+    rate: Annotated[float, typer.Option(min=0.1, help="Events per second.")] = 50.0,
+    seed: Annotated[int, typer.Option(help="The same seed sends the same events.")] = 1,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BARBERPRO_ADMIN_TOKEN", help="Admin token (events, reports, Socket.IO)."
+        ),
+    ] = None,
+    mp_sandbox: Annotated[
+        str | None,
+        typer.Option(help="MercadoPago stand-in URL: payments go through it as signed webhooks."),
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write what was sent and every figure it must give.")
+    ] = None,
+    verify: Annotated[
+        bool, typer.Option(help="Read the reports and exit 1 naming each figure that differs.")
+    ] = False,
+    sockets: Annotated[int, typer.Option(min=0, help="Socket.IO clients.")] = 8,
+) -> None:
+    """Send a simulated Argentine launch to a running service (HTTP only), with ground truth."""
+    from barberpro.simulator.main import Options
+    from barberpro.simulator.main import simulate as simulation
+
+    options = Options(
+        url=url.rstrip("/"),
+        duration=duration,
+        rate=rate,
+        seed=seed,
+        token=token,
+        mp_sandbox=mp_sandbox,
+        truth=truth,
+        verify=verify,
+        sockets=sockets,
+    )
+    raise typer.Exit(asyncio.run(simulation(options, Console(soft_wrap=True))))
 
 
 @cli.command("mp-sandbox")

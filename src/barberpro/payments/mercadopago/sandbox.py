@@ -15,6 +15,9 @@ The control API under ``/_sandbox`` injects faults and drives the story:
 - ``PUT /_sandbox/payments/{id}`` ``{"status": "refunded", ...}``: change a payment (its
   date_last_updated moves to now); ``POST /_sandbox/chargebacks`` ``{"payment_id"}``.
 - ``POST /_sandbox/webhooks`` ``{"url", "data_id", "topic"}``: send a signed webhook to ``url``.
+- ``GET /_sandbox/payments/{id}``: the payment as held, with ``fetched_since_change`` (how many
+  times the API served it since it last changed: the simulator waits for one before it changes
+  a payment again, so no state goes unseen).
 - ``GET /_sandbox/state``: faults and counters; ``POST /_sandbox/reset``.
 
 Serve it with ``barberpro mp-sandbox --port 8090`` or, in tests, :func:`serving`.
@@ -85,6 +88,7 @@ class Sandbox:
         self.chargebacks: dict[str, dict[str, Any]] = {}
         self.requests: Counter[str] = Counter()  # by outcome
         self.served: Counter[str] = Counter()  # 200 answers per payment id
+        self.fresh: Counter[str] = Counter()  # 200 answers per payment id since its last change
         self._ids = itertools.count(20_000_000_000 + seed * 1_000_000)
         self.app = Starlette(routes=self._routes())
 
@@ -128,6 +132,7 @@ class Sandbox:
                 ]
         if "date_last_updated" not in changes:
             found["date_last_updated"] = now
+        self.fresh[payment_id] = 0
         return found
 
     def add_chargeback(self, payment_id: str, *, update_payment: bool = False) -> dict[str, Any]:
@@ -155,6 +160,7 @@ class Sandbox:
         self.requests["200"] += 1
         if kind == "payments":
             self.served[resource] += 1
+            self.fresh[resource] += 1
         return JSONResponse(found)
 
     async def _fault(self, request: Request) -> Response | None:
@@ -220,6 +226,7 @@ class Sandbox:
         self.chargebacks.clear()
         self.requests.clear()
         self.served.clear()
+        self.fresh.clear()
         self.unknown.clear()
 
     def webhook(
@@ -305,6 +312,13 @@ class Sandbox:
             return JSONResponse({"error": "payment ids are numeric"}, status_code=404)
         return JSONResponse(found)
 
+    async def _get_payment(self, request: Request) -> Response:
+        payment_id = str(request.path_params["payment_id"])
+        found = self.payments.get(payment_id)
+        if found is None:
+            return JSONResponse({"error": "no such payment held"}, status_code=404)
+        return JSONResponse({**found, "fetched_since_change": self.fresh[payment_id]})
+
     async def _state(self, _request: Request) -> Response:
         return JSONResponse(self.state())
 
@@ -313,6 +327,7 @@ class Sandbox:
             Route("/v1/{kind:str}/{resource_id:str}", self._api_or_404, methods=["GET"]),
             Route("/_sandbox/state", self._state, methods=["GET"]),
             Route("/_sandbox/payments/{payment_id:str}", self._put_payment, methods=["PUT"]),
+            Route("/_sandbox/payments/{payment_id:str}", self._get_payment, methods=["GET"]),
             Route("/_sandbox/{action:str}", self._control, methods=["POST"]),
         ]
 

@@ -1,0 +1,1 @@
+"""A launch-day simulator: seeded traffic, sent over HTTP, with the figures it must produce."""
