@@ -223,6 +223,9 @@ def simulate(
         bool, typer.Option(help="Read the reports and exit 1 naming each figure that differs.")
     ] = False,
     sockets: Annotated[int, typer.Option(min=0, help="Socket.IO clients.")] = 8,
+    verify_only: Annotated[
+        bool, typer.Option(help="Send nothing: verify the service against the --truth file.")
+    ] = False,
 ) -> None:
     """Send a simulated Argentine launch to a running service (HTTP only), with ground truth."""
     from barberpro.simulator.main import Options
@@ -238,7 +241,11 @@ def simulate(
         truth=truth,
         verify=verify,
         sockets=sockets,
+        verify_only=verify_only,
     )
+    if verify_only and truth is None:
+        console.print("[red]✗[/red] --verify-only needs the --truth file of an earlier run")
+        raise typer.Exit(2)
     raise typer.Exit(asyncio.run(simulation(options, Console(soft_wrap=True))))
 
 

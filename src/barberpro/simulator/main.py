@@ -56,6 +56,7 @@ class Options:
     truth: Path | None = None
     verify: bool = False
     sockets: int = 8
+    verify_only: bool = False  # verify the --truth file of an earlier run; send nothing
 
 
 def iso(at: datetime) -> str:
@@ -96,6 +97,10 @@ async def served(options: Options, start: str, end: str) -> dict[str, dict[str, 
 
 async def simulate(options: Options, console: Console) -> int:
     """Run the simulation; return the exit code (non-zero when a send or a figure failed)."""
+    if options.verify_only:
+        if options.truth is None:
+            raise ValueError("--verify-only reads the --truth file of an earlier run")
+        return await check(options, json.loads(options.truth.read_text()), console)
     plan = live_plan(
         options.seed,
         duration=options.duration,
@@ -140,6 +145,11 @@ async def simulate(options: Options, console: Console) -> int:
         return 1
     if not options.verify:
         return 0
+    return await check(options, document, console)
+
+
+async def check(options: Options, document: dict[str, Any], console: Console) -> int:
+    """Compare the service's reports with a truth document; 1 when a figure differs."""
     reports = await served(options, document["range"]["from"], document["range"]["to"])
     differences = {
         report: compare(document["figures"], figures, scope=SCOPES[report])

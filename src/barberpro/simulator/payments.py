@@ -71,7 +71,8 @@ class Payer(Emitter):
         if self.rng.random() < people.REJECTED[int(body["installments"])]:
             # An earlier attempt was rejected, then the client paid another way.
             rejected = self.payment_body(self.payment_id("r"), user_id, provider, currency)
-            rejected["installments"] = self.rng.choice([6, 12, 12])
+            if rejected["payment_type"] == "credit_card":  # cuotas on credit cards only
+                rejected["installments"] = self.rng.choice([6, 12, 12])
             self.emit("revenue", v - self.secs(120, 400), {**rejected, "status": "rejected"})
         if self.rng.random() < 0.2:
             status = self.rng.choice(["pending", "in_process"])
