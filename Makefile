@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test check bench clean
+.PHONY: install run demo test check bench clean
 
 install: $(STAMP)
 
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/barberpro serve --host 127.0.0.1 --port 8000
+
+# A service on a scratch SQLite database, the MercadoPago stand-in and DEMO_MINUTES (2) of
+# simulated launch; it keeps serving until Ctrl-C and stops everything it started.
+DEMO_MINUTES ?= 2
+demo: install
+	$(BIN)/barberpro demo --minutes $(DEMO_MINUTES)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""The ``barberpro`` command: serve, migrate, doctor, mp-sandbox, simulate."""
+"""The ``barberpro`` command: serve, migrate, doctor, mp-sandbox, simulate, demo."""
 
 from __future__ import annotations
 
@@ -247,6 +247,32 @@ def simulate(
         console.print("[red]✗[/red] --verify-only needs the --truth file of an earlier run")
         raise typer.Exit(2)
     raise typer.Exit(asyncio.run(simulation(options, Console(soft_wrap=True))))
+
+
+@cli.command()
+def demo(
+    minutes: Annotated[
+        float, typer.Option(envvar="DEMO_MINUTES", min=0.05, help="Minutes of launch.")
+    ] = 2.0,
+    rate: Annotated[float, typer.Option(min=0.1, help="Events per second.")] = 20.0,
+    port: Annotated[int, typer.Option(help="The service's port (another if taken).")] = 8000,
+    seed: Annotated[int, typer.Option(help="The launch's seed.")] = 1,
+    keep_serving: Annotated[
+        bool, typer.Option(help="Keep serving after the launch, until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Serve on a scratch database with the MercadoPago stand-in and a simulated launch."""
+    from barberpro.simulator.demo import demo as run_demo
+
+    code = run_demo(
+        Console(soft_wrap=True),
+        minutes=minutes,
+        rate=rate,
+        port=port,
+        seed=seed,
+        keep_serving=keep_serving,
+    )
+    raise typer.Exit(code)
 
 
 @cli.command("mp-sandbox")
