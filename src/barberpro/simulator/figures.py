@@ -12,7 +12,7 @@ CHANNELS = ("whatsapp", "instagram", "facebook", "google", "direct", "other")
 ART = timedelta(hours=-3)  # Argentina's offset all year
 _TYPED = {text: p.code for p in census.PROVINCES for text in p.typed}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+_US = timedelta(microseconds=1)
 
 
 def province_of(text: object) -> str | None:
@@ -35,6 +35,6 @@ def cents(amount: object) -> int:
     return int(Decimal(str(amount)) * 100)
 
 
-def ms(at: datetime) -> int:
-    """An instant in epoch milliseconds (the simulator's instants are whole milliseconds)."""
-    return (at - _EPOCH) // _MS
+def micros(at: datetime) -> int:
+    """An instant in epoch microseconds, as the service keeps it."""
+    return (at - _EPOCH) // _US

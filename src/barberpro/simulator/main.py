@@ -60,7 +60,7 @@ class Options:
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def truth_document(options: Options, plan: Plan, outcome: Outcome) -> dict[str, Any]:

@@ -26,8 +26,8 @@ _FETCHED_WITHIN = 15.0  # seconds the service may take to fetch a state before t
 
 
 def mp_time(at: datetime) -> str:
-    """An instant as MercadoPago writes it: ART offset, milliseconds."""
-    return at.astimezone(ART).isoformat(timespec="milliseconds")
+    """An instant as MercadoPago writes it, with the ART offset (to the microsecond)."""
+    return at.astimezone(ART).isoformat(timespec="microseconds")
 
 
 def payment(event: Sent, approved_at: datetime | None) -> dict[str, Any]:
@@ -61,7 +61,8 @@ class Checkout:
 
     def __init__(self, sandbox: str, service: str) -> None:
         self.sandbox = sandbox.rstrip("/")
-        self.webhook = service.rstrip("/") + WEBHOOK
+        self.service = service.rstrip("/")
+        self.webhook = self.service + WEBHOOK
         self._client = httpx.AsyncClient(base_url=self.sandbox, timeout=30.0)
         self._locks: dict[str, asyncio.Lock] = {}
         self._approved: dict[str, datetime] = {}
@@ -110,24 +111,28 @@ class Checkout:
             await asyncio.sleep(0.05)
         self.failures.append(f"payment {pid}: the service did not fetch it within 15 s")
 
-    async def settle(self, service: httpx.AsyncClient, *, within: float = 60.0) -> None:
+    async def settle(self, token: str | None, *, within: float = 60.0) -> None:
         """Wait until every payment's latest state was fetched and the service's queue is
         empty, then close the stand-in's client."""
         for pid in list(self._locks):
             async with self._locks[pid]:
                 await self._wait_fetched(pid)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while loop.time() < deadline:
-            answer = await service.get("/api/v1/payments/status")
-            if answer.status_code != 200:
-                self.failures.append(f"/payments/status {answer.status_code}: {answer.text[:200]}")
-                break
-            if answer.json()["queue_depth"] == 0:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            self.failures.append("the service's payment queue did not drain within 60 s")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=self.service, headers=headers) as service:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + within
+            while loop.time() < deadline:
+                answer = await service.get("/api/v1/payments/status")
+                if answer.status_code != 200:
+                    self.failures.append(
+                        f"/payments/status {answer.status_code}: {answer.text[:200]}"
+                    )
+                    break
+                if answer.json()["queue_depth"] == 0:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                self.failures.append("the service's payment queue did not drain within 60 s")
         await self._client.aclose()
 
     def counts(self) -> dict[str, int]:

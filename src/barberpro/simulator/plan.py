@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from barberpro.simulator.stream import ART, DAY, HOUR, Sent, Shape, Stream
 from barberpro.simulator.traffic import Traffic
 
 #: Where a plan's instants start before the run places them on the clock.
 ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +42,6 @@ class Plan:
     def placed(self, start: datetime) -> list[Sent]:
         """The stream's events with their instants on the clock, ``start`` being the origin."""
         start = start.astimezone(UTC)
-        start = start.replace(microsecond=start.microsecond // 1000 * 1000)
         return [Sent(e.kind, start + (e.at - ORIGIN), e.body) for e in self.stream.events]
 
     def sent(self) -> list[int]:
@@ -69,6 +67,7 @@ def live_shape(duration: float, users: int, *, mercadopago: bool, tag: str = "")
         commission_given=1.0,
         mp_ids=mercadopago,
         tag=tag,
+        resolution=1,  # a thousand events a second and more each keep an instant of their own
     )
 
 
@@ -100,7 +99,8 @@ def live_plan(seed: int, *, duration: float, rate: float, mercadopago: bool = Fa
 
 
 def timestamp(at: datetime, index: int) -> str:
-    """The text of an instant as clients send it: in ART mostly, some in UTC (``Z``)."""
+    """The text of an instant as clients send it: in ART mostly, some in UTC (``Z``), to the
+    microsecond (the service keeps microseconds)."""
     if index % 5 == 4:
-        return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return at.astimezone(ART).isoformat(timespec="milliseconds")
+        return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return at.astimezone(ART).isoformat(timespec="microseconds")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from barberpro.simulator import census
-from barberpro.simulator.figures import ART, CHANNELS, UNKNOWN, ms, province_of, rate
+from barberpro.simulator.figures import ART, CHANNELS, UNKNOWN, micros, province_of, rate
 from barberpro.simulator.money import Money
 from barberpro.simulator.people import STEP_NAMES
 from barberpro.simulator.stream import Sent
@@ -116,14 +116,14 @@ class Truth:
         return found
 
     def chains(self) -> dict[str, tuple[int, ...]]:
-        """Each unit with a step-1 event in the range: the step times (ms) of its chosen chain."""
+        """Each unit with a step-1 event in the range: the step times (µs) of its chosen chain."""
         steps: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         for e in self.of("funnel"):
             unit = str(e.body.get("user_id") or e.body.get("session_id"))
-            steps[unit].append((_step(e.body["step"]), ms(e.at), e.body["event_id"]))
-        window = int(self.window_hours * 3_600_000)
+            steps[unit].append((_step(e.body["step"]), micros(e.at), e.body["event_id"]))
+        window = int(self.window_hours * 3_600_000_000)
         chosen: dict[str, tuple[int, ...]] = {}
-        lo, hi = ms(self.start), ms(self.end)
+        lo, hi = micros(self.start), micros(self.end)
         for unit, mine in steps.items():
             best: tuple[int, int, str, tuple[int, ...]] | None = None
             for k, t1, eid in mine:
@@ -149,12 +149,12 @@ class Truth:
         started = self.started()
         n = len(started)
         actions = [e for e in self.of("action") if self.inside(e.at)]
-        lengths = [ms(s.end) - ms(s.start) for s in started if s.end and s.start]
+        lengths = [micros(s.end) - micros(s.start) for s in started if s.end and s.start]
         found: dict[str, Any] = {
             "engagement.sessions": n,
             "engagement.actions": len(actions),
             "engagement.actions_per_session": rate(len(actions), n),
-            "engagement.avg_session_seconds": round(sum(lengths) / n / 1000, 3) if n else None,
+            "engagement.avg_session_seconds": round(sum(lengths) / n / 1_000_000, 3) if n else None,
         }
         for device, count in Counter(s.device for s in started).items():
             found[f"engagement.devices.{device}.sessions"] = count
@@ -248,6 +248,6 @@ def _funnel(prefix: str, chains: Iterable[tuple[int, ...]]) -> dict[str, Any]:
             found[f"{step}.conversion_from_previous"] = rate(n, previous)
             found[f"{step}.drop_off_rate"] = rate(previous - n, previous)
             found[f"{step}.median_seconds_from_previous"] = (
-                round(statistics.median(gaps) / 1000, 3) if gaps else None
+                round(statistics.median(gaps) / 1_000_000, 3) if gaps else None
             )
     return found
