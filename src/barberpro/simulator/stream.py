@@ -41,7 +41,9 @@ class Shape:
     foreign_currency: float = 0.06  # share of payments in USD
     commission_given: float = 0.5  # share of payments that state their commission
     mp_ids: bool = False  # numeric payment ids, as MercadoPago's
+    resolution: int = 1000  # microseconds: instants are whole milliseconds, or finer
     tag: str = ""  # before every user, barber and payment id, so that runs do not collide
+    barbers: int = 0  # about how many barbers in all; 0: in proportion to the users
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,23 @@ class Stream:
         """Return the unique events as ``(type, body)``."""
         return [(e.kind, e.body) for e in self.events]
 
+    def sent(self, index: int) -> tuple[str, dict[str, Any]]:
+        """Return event ``index`` as its client sends it: ``(type, body with its timestamp)``.
+
+        Clients write instants three ways: with ART's offset (60%), in UTC with ``Z`` (25%) or
+        naive, which means UTC (15%). Each event keeps its way, a resent one included.
+        """
+        event = self.events[index]
+        roll = (index * 2_654_435_761 + self.seed) % 2**32 / 2**32
+        utc = event.at.astimezone(UTC)
+        if roll < 0.6:
+            text = utc.astimezone(ART).isoformat(timespec="milliseconds")
+        elif roll < 0.85:
+            text = utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        else:
+            text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds")
+        return event.kind, {**event.body, "timestamp": text}
+
     def sends(self, *, late: float = 6 * HOUR) -> list[tuple[float, int]]:
         """Return ``(virtual send time, event index)`` in send order, duplicates included.
 
@@ -124,6 +143,8 @@ class Emitter:
         self.weights = [(p.code, round(p.millions * 100)) for p in census.PROVINCES]
         # Barbers in proportion to their province's people and sign-ups, at least a few in all.
         scale = max(shape.users, 20) / 140
+        if shape.barbers > 0:
+            scale = shape.barbers / sum(p.millions * p.barbers for p in census.PROVINCES)
         self.providers: list[Provider] = []
         for p in census.PROVINCES:
             for _ in range(round(p.millions * p.barbers * scale)):
@@ -151,9 +172,10 @@ class Emitter:
     def emit(self, kind: str, v: float, body: dict[str, Any]) -> float:
         """Add one event at (about) virtual second ``v``; return its exact virtual second."""
         at = self.place(v).astimezone(UTC)
-        at = at.replace(microsecond=at.microsecond // 1000 * 1000)
+        step = self.shape.resolution
+        at = at.replace(microsecond=at.microsecond // step * step)
         while at in self.used:
-            at += MS
+            at += timedelta(microseconds=step)
         self.used.add(at)
         body = {k: v for k, v in body.items() if v is not None}
         if kind != "session_start":
