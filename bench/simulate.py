@@ -121,7 +121,7 @@ async def main(opts: argparse.Namespace) -> None:
         limit = "the simulator" if last.client_cores >= last.server_cores else "the service"
         print(
             f"  {target:10} {best:7.0f} events/s  x{best / baseline:.2f}  "
-            f"(at the step that failed, {limit} used more CPU: simulator "
+            f"(at its last step, {limit} used more CPU: simulator "
             f"{last.client_cores:.2f} cores, server {last.server_cores:.2f})"
         )
 
