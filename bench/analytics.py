@@ -221,7 +221,9 @@ def _prepare(chunk: list[Generated], sink: Callable[[Prepared], None] | None) ->
     now = datetime.now(UTC)
     out = []
     for item in chunk:
-        body = EVENT_MODELS[item.body["type"]].model_validate(item.body)
+        # As the batch route: "type" chooses the model, the rest is the body.
+        fields = {k: v for k, v in item.body.items() if k != "type"}
+        body = EVENT_MODELS[item.body["type"]].model_validate(fields)
         prepared = prepare(body, now=now, max_future=MAX_FUTURE)
         if sink is not None and not item.duplicate:
             sink(prepared)

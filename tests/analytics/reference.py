@@ -19,8 +19,11 @@ Readings chosen where docs/ANALYTICS.md leaves a choice (readings, not the doc's
   approval's commission at its first return, the earlier of its first ``refunded`` and first
   ``charged_back`` events (the refund on equal times), when that return lies in the range; ARS
   when the approval is in ARS.
+- Provinces: a text docs/API.md's forms do not name (a typo, "mi casa") is no province, as if
+  absent: ``unknown`` in breakdowns, in no market row.
 - Market: one row per ISO province with a non-zero figure; sessions without a province are in
-  no row (no ``unknown`` province). Cities likewise.
+  no row (no ``unknown`` province) but counted by ``sessions_without_province``, provider
+  sessions included. Cities likewise.
 - A provider is listed when it has a provider event in the range, an ARS payment on the gross
   basis, or ARS returned or taken back in the range; payments in other currencies do not list it.
 - ``active_providers`` counts revenue events of any status that name the provider and province.
@@ -63,50 +66,79 @@ UNORDERED: dict[str, tuple[str, ...]] = {
     "funnel.breakdowns.*": ("value",),
 }
 
-# ISO 3166-2:AR, with the spellings the generator uses (accents and case are folded).
+# ISO 3166-2:AR: the 24 provinces by code and name.
 PROVINCES: dict[str, str] = {
-    "AR-C": "Ciudad Autónoma de Buenos Aires",
-    "AR-B": "Buenos Aires",
-    "AR-X": "Córdoba",
-    "AR-S": "Santa Fe",
-    "AR-M": "Mendoza",
-    "AR-T": "Tucumán",
-    "AR-Q": "Neuquén",
-    "AR-E": "Entre Ríos",
     "AR-A": "Salta",
+    "AR-B": "Buenos Aires",
+    "AR-C": "Ciudad Autónoma de Buenos Aires",
+    "AR-D": "San Luis",
+    "AR-E": "Entre Ríos",
+    "AR-F": "La Rioja",
+    "AR-G": "Santiago del Estero",
+    "AR-H": "Chaco",
+    "AR-J": "San Juan",
+    "AR-K": "Catamarca",
+    "AR-L": "La Pampa",
+    "AR-M": "Mendoza",
+    "AR-N": "Misiones",
+    "AR-P": "Formosa",
+    "AR-Q": "Neuquén",
     "AR-R": "Río Negro",
+    "AR-S": "Santa Fe",
+    "AR-T": "Tucumán",
+    "AR-U": "Chubut",
+    "AR-V": "Tierra del Fuego",  # ISO's name; in full, "..., Antártida e Islas del Atlántico Sur"
+    "AR-W": "Corrientes",
+    "AR-X": "Córdoba",
+    "AR-Y": "Jujuy",
+    "AR-Z": "Santa Cruz",
 }
-_ALIASES = {
-    "caba": "AR-C",
-    "capital federal": "AR-C",
-    "ciudad autonoma de buenos aires": "AR-C",
-    "buenos aires": "AR-B",
-    "cordoba": "AR-X",
-    "santa fe": "AR-S",
-    "mendoza": "AR-M",
-    "tucuman": "AR-T",
-    "neuquen": "AR-Q",
-    "entre rios": "AR-E",
-    "salta": "AR-A",
-    "rio negro": "AR-R",
+# docs/API.md, "Provinces": the code, the name with or without accents or capitals, and the forms
+# people type (its examples, and those the tests send), compared folded (see `_folded`).
+_TYPED = {
+    "AR-B": ("bs as", "pcia de bs as", "pba", "provincia de buenos aires", "prov de buenos aires"),
+    "AR-C": ("caba", "capital", "capital federal", "ciudad de buenos aires"),
+    "AR-X": ("cba", "provincia de cordoba"),
+    "AR-S": ("sta fe",),
+    "AR-M": ("mza",),
+    "AR-T": ("tucu",),
+    "AR-G": ("stgo del estero", "sgo del estero"),
+    "AR-W": ("ctes",),
+    "AR-Q": ("nqn",),
+    "AR-Z": ("sta cruz",),
+    "AR-V": ("tierra del fuego antartida e islas del atlantico sur", "tdf"),
 }
+
+
+def _folded(text: str) -> str:
+    """Return ``text`` without accents, case, dots or repeated spaces ("C.A.B.A." is "caba")."""
+    return " ".join(text.translate(_FOLD).lower().replace(".", "").split())
+
+
 _FOLD = str.maketrans("áéíóúüñÁÉÍÓÚÜÑ", "aeiouunAEIOUUN")
+_ALIASES = {_folded(name): code for code, name in PROVINCES.items()}
+_ALIASES |= {form: code for code, forms in _TYPED.items() for form in forms}
 
 _WHATSAPP = {"whatsapp", "wa", "wa.me", "whatsapp.com", "web.whatsapp.com", "api.whatsapp.com"}
 _WHATSAPP |= {"com.whatsapp", "l.wl.co"}
 _INSTAGRAM = {"instagram", "ig", "instagram.com", "l.instagram.com", "com.instagram.android"}
 _FACEBOOK = {"facebook", "fb", "facebook.com", "m.facebook.com", "l.facebook.com", "fb.com"}
-_GOOGLE = {"google", "google.com", "google.com.ar"}
+_FACEBOOK |= {"lm.facebook.com", "com.facebook.katana"}
+# Android apps refer as android-app://<package>/: the package stands for the host.
+_GOOGLE = {"google", "google.com", "google.com.ar", "com.google.android.googlequicksearchbox"}
 
 
 def province_code(value: str | None) -> str | None:
-    """Return the ISO code of a province given as code or name."""
+    """Return the ISO code of a province as people type it; None when absent or not recognised.
+
+    docs/API.md: a province that is not recognised is stored as unknown (no province).
+    """
     if value is None:
         return None
     text = value.strip()
     if text.upper() in PROVINCES:
         return text.upper()
-    return _ALIASES[text.translate(_FOLD).lower()]
+    return _ALIASES.get(_folded(text))
 
 
 def _channel_of_token(token: str) -> str | None:
@@ -687,11 +719,14 @@ class Reference:
         """Return demand, sessions and active providers per province and per city."""
         prov: dict[str, Counter[str]] = defaultdict(Counter)
         city: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        without = 0
         for s in self.started_in(span):
             if s.province:
                 prov[s.province]["sessions"] += 1
                 if s.city:
                     city[(s.province, s.city)]["sessions"] += 1
+            else:
+                without += 1
         for ev in self.of("activity"):
             kind = ev.get("activity")
             if ev.at not in span or kind not in ("search", "booking"):
@@ -750,6 +785,7 @@ class Reference:
             "min_demand": self.settings.market_min_demand,
             "provinces": provinces,
             "cities": cities,
+            "sessions_without_province": without,
         }
 
     # --- referrals ---------------------------------------------------------------------------

@@ -72,8 +72,7 @@ async def market(
 
     for (province, city, kind), (count,) in activity.items():
         field = {"search": "searches", "booking": "bookings"}.get(kind)
-        if field is None:
-            slot(provinces, province)
+        if field is None:  # sign-ups and the like count in no figure: no row of their own
             continue
         slot(provinces, province)[field] += count
         if city:

@@ -273,5 +273,6 @@ class Traffic(Payer):
 
 
 def launch_week(seed: int, **sizes: Any) -> Stream:
-    """Return the seeded three-week stream the analytics tests check figure by figure."""
+    """Return the model's three weeks from `LAUNCH_WEEK` (tests/analytics/generate.py adds the
+    tests' edge cases to the same stream)."""
     return Traffic(seed, Shape(start=LAUNCH_WEEK, **sizes)).build()
