@@ -716,10 +716,10 @@ SELECT coalesce(f.province, 'unknown') AS province,
     count(*) FILTER (WHERE reach >= 3) AS u3,
     count(*) FILTER (WHERE reach >= 4) AS u4,
     count(*) FILTER (WHERE reach >= 5) AS u5,
-    median(t2 - t1) FILTER (WHERE reach >= 2) / 1e6 AS m2,
-    median(t3 - t2) FILTER (WHERE reach >= 3) / 1e6 AS m3,
-    median(t4 - t3) FILTER (WHERE reach >= 4) / 1e6 AS m4,
-    median(t5 - t4) FILTER (WHERE reach >= 5) / 1e6 AS m5,
+    round(median(t2 - t1) FILTER (WHERE reach >= 2) / 1e6, 3) AS m2,
+    round(median(t3 - t2) FILTER (WHERE reach >= 3) / 1e6, 3) AS m3,
+    round(median(t4 - t3) FILTER (WHERE reach >= 4) / 1e6, 3) AS m4,
+    round(median(t5 - t4) FILTER (WHERE reach >= 5) / 1e6, 3) AS m5,
     GROUPING(coalesce(f.province, 'unknown')) AS overall
 FROM chosen c LEFT JOIN first_touch f ON f.unit = c.unit
 GROUP BY GROUPING SETS ((coalesce(f.province, 'unknown')), ())
@@ -734,13 +734,26 @@ firsts AS (
 basis AS (
     SELECT * FROM firsts
     WHERE status = 'approved' AND occurred_at >= $lo AND occurred_at < $hi
+),
+-- A payment's first return (the refund on equal times) takes its approval's commission back.
+first_return AS (
+    SELECT * FROM firsts WHERE status IN ('refunded', 'charged_back')
+    QUALIFY row_number() OVER (
+        PARTITION BY payment_id ORDER BY occurred_at, status = 'charged_back') = 1
+),
+taken_back AS (
+    SELECT coalesce(sum(coalesce(a.commission_cents, CAST(round(
+        CAST(a.amount_cents AS DECIMAL(18, 0)) * CAST($rate AS DECIMAL(9, 6)), 0) AS BIGINT))), 0)
+        AS cents
+    FROM first_return r JOIN firsts a ON a.payment_id = r.payment_id AND a.status = 'approved'
+    WHERE a.currency = 'ARS' AND r.occurred_at >= $lo AND r.occurred_at < $hi
 )
 SELECT
     (SELECT count(*) FROM basis WHERE currency = 'ARS') AS payments_approved,
     (SELECT coalesce(sum(amount_cents), 0) FROM basis WHERE currency = 'ARS') AS gross,
     (SELECT coalesce(sum(coalesce(commission_cents, CAST(round(
         CAST(amount_cents AS DECIMAL(18, 0)) * CAST($rate AS DECIMAL(9, 6)), 0) AS BIGINT))), 0)
-     FROM basis WHERE currency = 'ARS') AS commission,
+     FROM basis WHERE currency = 'ARS') - (SELECT cents FROM taken_back) AS commission,
     (SELECT coalesce(sum(amount_cents), 0) FROM firsts
      WHERE status = 'refunded' AND currency = 'ARS' AND occurred_at >= $lo AND occurred_at < $hi
     ) AS refunds,
