@@ -20,19 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from barberpro.analytics import funnel_definition
+from barberpro.simulator.run import ROUTES  # the clients' routes, one home
 from tests.analytics import reference
 from tests.analytics.generate import chunks, generate
 from tests.analytics.reference import Reference, Span, parse_range
 
 API = "/api/v1/analytics"
-ROUTES = {
-    "session_start": "/session/start",
-    "action": "/action",
-    "funnel": "/funnel",
-    "provider_metrics": "/provider/metrics",
-    "revenue": "/revenue",
-    "activity": "/argentina/activity",
-}
 RANGES = [
     ("2026-10-12", "2026-10-12"),  # one whole ART day
     ("2026-10-08", "2026-10-14"),  # seven days, across a week boundary
@@ -52,7 +45,7 @@ async def ingest(client: httpx.AsyncClient, sends: list[tuple[str, dict[str, Any
     for how, items in chunks(sends, seed=len(sends)):
         if how == "single":
             ((kind, body),) = items
-            answer = await client.post(API + ROUTES[kind], json=body)
+            answer = await client.post(ROUTES[kind], json=body)
             results = [answer.json() | {"status": answer.status_code}]
             if kind == "session_start" and answer.status_code == 201:
                 typed = body.get("location", {}).get("province")

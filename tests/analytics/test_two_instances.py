@@ -36,7 +36,7 @@ async def _send(
     """Post one request; return (instance, key, status, duplicate) of each item."""
     if how == "single":
         ((kind, body),) = items
-        answer = await http.post(url + API + ROUTES[kind], json=body)
+        answer = await http.post(url + ROUTES[kind], json=body)
         results = [answer.json() | {"status": answer.status_code}]
     else:
         events = [{"type": kind, **body} for kind, body in items]

@@ -26,17 +26,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from barberpro.db import tables
+from barberpro.simulator.run import ROUTES  # the clients' routes, one home
 from tests.db.parity_support import Backend, icu_database, serve
 
 API = "/api/v1/analytics"
-ROUTES = {
-    "session_start": "/session/start",
-    "action": "/action",
-    "funnel": "/funnel",
-    "provider_metrics": "/provider/metrics",
-    "revenue": "/revenue",
-    "activity": "/argentina/activity",
-}
 
 # Every table filled from events, with the columns left out of the comparison: the events'
 # received_at is when the request arrived (the streams give every event its timestamp, so
@@ -315,7 +308,7 @@ async def _send(backend: Backend, send: Send) -> tuple[int, Any]:
     else:
         (event,) = send.events
         body = {k: v for k, v in event.items() if k != "type"}
-        answer = await backend.client.post(API + ROUTES[event["type"]], json=body)
+        answer = await backend.client.post(ROUTES[event["type"]], json=body)
     return answer.status_code, answer.json()
 
 
