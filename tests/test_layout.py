@@ -36,9 +36,20 @@ MAY_IMPORT: dict[str, set[str]] = {
         "config",
         "kv",
         "background",
+        "db.tables",  # the operations ledger's table
+    },
+    "report": {
+        "alerts.rules",
+        "alerts.store",
+        "analytics",
+        "api",
+        "argentina",
+        "config",
+        "db",
+        "monitoring",
     },
     "realtime": {"api", "monitoring.websockets", "background"},
-    "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app", "simulator"},
+    "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app", "report", "simulator"},
     "simulator": set(),  # a client of the service: its HTTP API only
     "app": {"*"},
     "": set(),  # the package itself: its version

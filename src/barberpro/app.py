@@ -17,7 +17,7 @@ from barberpro import __version__
 from barberpro.alerts import router as alerts_router
 from barberpro.alerts.metrics import AlertsGauge
 from barberpro.alerts.service import Alerts, notifiers_from, rules_from
-from barberpro.analytics import read_router, reports, rollups
+from barberpro.analytics import read_router, rollups
 from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
 from barberpro.api import docs, errors, lean, openapi
@@ -32,12 +32,15 @@ from barberpro.kv import Backend, SharedState
 from barberpro.monitoring import dashboard
 from barberpro.monitoring import router as monitoring_router
 from barberpro.monitoring.health import HealthChecker, HealthLimits, database_disk_path
+from barberpro.monitoring.ledger import OpsLedger
 from barberpro.monitoring.middleware import MonitoringMiddleware
 from barberpro.monitoring.service import Monitor, MonitorConfig
 from barberpro.monitoring.signals import MonitorSignals
 from barberpro.payments import router as payments_router
 from barberpro.payments.service import PaymentsConfig, PaymentsService
 from barberpro.realtime.server import Realtime
+from barberpro.report import router as report_router
+from barberpro.report.build import sources_from
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +65,7 @@ class Services:
     payments: PaymentsService
     retention: Retention
     health: HealthChecker
+    ledger: OpsLedger
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -114,8 +118,9 @@ def create_app(settings: Settings) -> FastAPI:
         dashboard=dashboard_push,
         push_interval_s=settings.realtime_push_interval_s,
     )
+    rules = rules_from(settings)
     alerts = Alerts(
-        rules=rules_from(settings),
+        rules=rules,
         db=engine,
         kv=shared.store,
         source=MonitorSignals(monitor),
@@ -161,6 +166,13 @@ def create_app(settings: Settings) -> FastAPI:
             version=__version__,
             started=monitor.started,
         ),
+        ledger=OpsLedger(
+            ring=monitor.ring,
+            engine=engine,
+            process=f"{monitor.process_id}:{int(monitor.started)}",
+            live=monitor.live,
+            interval_s=settings.ops_flush_interval_s,
+        ),
     )
 
     @asynccontextmanager
@@ -186,6 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
         await alerts.start()
         await payments.start()
         await services.retention.start()
+        if monitor.config.enabled:
+            await services.ledger.start()
         # What start-up made (modules, the app, its routes, models, compiled statements) lives
         # as long as the process: freezing it keeps it out of the collector's full passes,
         # which otherwise walk it all (about 150,000 objects, 80 ms with everything else
@@ -200,6 +214,8 @@ def create_app(settings: Settings) -> FastAPI:
             await realtime.stop()
             await payments.stop()
             await services.retention.stop()
+            if monitor.config.enabled:
+                await services.ledger.stop()  # its last hours, before the engine goes
             await commits.close()
             await monitor.stop()  # publishes its last snapshot to the shared state
             await shared.close()
@@ -232,11 +248,8 @@ def create_app(settings: Settings) -> FastAPI:
         observe=monitor.argentina.observe,
     )
     lean.serve(app, build_router(ingestor, auth), prefix="/api/v1", token=True)
-    report_settings = reports.ReportSettings(
-        funnel_window_hours=settings.funnel_window_hours,
-        session_timeout_us=int(settings.session_timeout_minutes * 60_000_000),
-        market_min_demand=settings.market_min_demand,
-    )
+    sources = sources_from(settings, engine, rules)
+    report_settings = sources.settings
     app.include_router(read_router.build_router(engine, auth, report_settings), prefix="/api/v1")
     app.include_router(alerts_router.build_router(alerts, auth), prefix="/api/v1")
     app.include_router(payments_router.build_router(payments, auth), prefix="/api/v1")
@@ -251,6 +264,7 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         prefix="/api/v1",
     )
+    app.include_router(report_router.build_router(sources, auth), prefix="/api/v1")
     app.include_router(
         monitoring_router.build_metrics_router(monitor, auth, settings.metrics_token)
     )

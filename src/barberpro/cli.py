@@ -1,4 +1,4 @@
-"""The ``barberpro`` command: serve, migrate, doctor, mp-sandbox, simulate, demo."""
+"""The ``barberpro`` command: serve, migrate, doctor, report, mp-sandbox, simulate, demo."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -323,6 +325,72 @@ def _safe_url(url: str) -> str:
 
 export = typer.Typer(help="Write configuration for other tools.", no_args_is_help=True)
 cli.add_typer(export, name="export")
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    HTML = "html"
+    PDF = "pdf"
+
+
+@cli.command()
+def report(
+    day: Annotated[
+        str | None, typer.Option("--date", help="The ART day, YYYY-MM-DD (default today).")
+    ] = None,
+    format: Annotated[ReportFormat, typer.Option(help="json, html or pdf.")] = ReportFormat.JSON,
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default stdout; a PDF needs one).")
+    ] = None,
+) -> None:
+    """The launch report of one ART day, from the configured database."""
+    from datetime import UTC, date, datetime
+
+    from barberpro.argentina.timezone import ART
+
+    try:
+        chosen = date.fromisoformat(day) if day else datetime.now(UTC).astimezone(ART).date()
+    except ValueError as exc:
+        console.print(f"[red]✗[/red] --date: {day!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(2) from exc
+    if format is ReportFormat.PDF and out is None:
+        console.print("[red]✗[/red] --out: a PDF is written to a file")
+        raise typer.Exit(2)
+    settings = _checked_rules_settings()
+    found = asyncio.run(_report(settings, chosen))
+    from barberpro.report import render
+
+    if format is ReportFormat.PDF:
+        assert out is not None
+        out.write_bytes(render.pdf(found))
+        console.print(f"[green]✓[/green] wrote {out}")
+    elif format is ReportFormat.HTML:
+        _write(render.html(found), out)
+    else:
+        import json
+
+        _write(json.dumps(found, indent=2, ensure_ascii=False) + "\n", out)
+
+
+async def _report(settings: Settings, day: date) -> dict[str, Any]:
+    from barberpro.alerts import service as alert_service
+    from barberpro.db import migrate
+    from barberpro.db.engine import create_engine
+    from barberpro.report.build import launch_report, sources_from
+
+    engine = create_engine(settings.database_url)
+    try:
+        current, head = await migrate.revision(engine)
+        if current != head:
+            console.print(
+                f"[red]✗[/red] the database at {_safe_url(settings.database_url)} is at schema "
+                f"{current or 'nothing'}, not {head}: run `barberpro migrate` first"
+            )
+            raise typer.Exit(2)
+        sources = sources_from(settings, engine, alert_service.rules_from(settings))
+        return await launch_report(sources, day)
+    finally:
+        await engine.dispose()
 
 
 def _write(text: str, output: Path | None) -> None:

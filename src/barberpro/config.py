@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     ws_report_ttl_s: float = Field(default=300, gt=0)
     # The live dashboard pushed to the Socket.IO room "dashboard" this often.
     realtime_push_interval_s: float = Field(default=5, gt=0)
+    # Each process writes its hours of monitoring series to `ops_hours` this often (the launch
+    # report's operations); a stopping process writes once more.
+    ops_flush_interval_s: float = Field(default=60, gt=0, le=3600)
+    # The key of the HMAC-SHA256 under which a provider's CUIT is stored (never the number);
+    # required in production, and changing it makes earlier hashes unmatchable.
+    identity_hash_key: SecretStr | None = None
     # Health thresholds: degraded at the first, critical (503) at the second.
     health_db_timeout_s: float = Field(default=2, gt=0)
     health_memory_degraded_percent: float = Field(default=70, ge=0)
@@ -156,7 +162,7 @@ class Settings(BaseSettings):
 
     # --- end of MercadoPago payments ---
 
-    @field_validator("admin_token", "ingest_token", mode="before")
+    @field_validator("admin_token", "ingest_token", "identity_hash_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """Treat an empty variable as unset, as shells and compose files often produce one."""
@@ -185,6 +191,8 @@ class Settings(BaseSettings):
                 found.append("BARBERPRO_ADMIN_TOKEN is not set; production needs it")
             if self.ingest_token is None:
                 found.append("BARBERPRO_INGEST_TOKEN is not set; production needs it")
+            if self.identity_hash_key is None:
+                found.append("BARBERPRO_IDENTITY_HASH_KEY is not set; production needs it")
             found.extend(self._token_problems())
         scheme = self.database_url.split(":", 1)[0]
         if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:

@@ -54,10 +54,18 @@ class Ring:
         self._current: dict[Key, Stat] = {}
         self._closed: deque[tuple[int, dict[Key, Stat]]] = deque()
         self._on_close: list[Callable[[Mapping[Key, Stat]], None]] = []
+        self._on_evict: list[Callable[[int, Mapping[Key, Stat]], None]] = []
 
     def on_close(self, listener: Callable[[Mapping[Key, Stat]], None]) -> None:
         """Call ``listener`` with each slot's map once the slot is full (no longer written)."""
         self._on_close.append(listener)
+
+    def on_evict(self, listener: Callable[[int, Mapping[Key, Stat]], None]) -> None:
+        """Call ``listener`` with (slot, map) as each slot leaves the ring, 15 minutes old.
+
+        From then on nothing changes it (:meth:`retract` reaches kept slots only).
+        """
+        self._on_evict.append(listener)
 
     def current(self) -> dict[Key, Stat]:
         """Return the filling slot's map, rotating first when the clock moved past it."""
@@ -75,7 +83,9 @@ class Ring:
         self._current = {}
         oldest = slot - KEEP_S // SLOT_S
         while self._closed and self._closed[0][0] <= oldest:
-            self._closed.popleft()
+            number, series = self._closed.popleft()
+            for evicted in self._on_evict:
+                evicted(number, series)
 
     def stat(self, key: Key) -> Stat:
         """Return the filling slot's Stat for ``key``, creating it."""

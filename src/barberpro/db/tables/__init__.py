@@ -9,7 +9,8 @@ One module per domain, every table importable from here (``tables.events``):
 - :mod:`~barberpro.db.tables.events`: the events, their sessions, each payment's state;
 - :mod:`~barberpro.db.tables.rollups`: the analytics rollups;
 - :mod:`~barberpro.db.tables.alerts`: alert silences and history;
-- :mod:`~barberpro.db.tables.mercadopago`: MercadoPago notifications, the payments' work queue.
+- :mod:`~barberpro.db.tables.mercadopago`: MercadoPago notifications, the payments' work queue;
+- :mod:`~barberpro.db.tables.operations`: each process's monitoring series by hour.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from barberpro.db.tables.alerts import alert_history, alert_silences
 from barberpro.db.tables.base import ID, ONLY_ON, metadata, sqlite_only
 from barberpro.db.tables.events import events, payments, sessions
 from barberpro.db.tables.mercadopago import mp_notifications
+from barberpro.db.tables.operations import ops_hours
 from barberpro.db.tables.rollups import (
     action_hourly,
     activity_hourly,
@@ -52,6 +54,7 @@ __all__ = [
     "funnel_starts",
     "metadata",
     "mp_notifications",
+    "ops_hours",
     "payment_hours",
     "payments",
     "provider_days",
