@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The dashboard page's browser libraries (Chart.js, Socket.IO's client), from the npm registry
+# with web/package-lock.json, copied into the package and served by the app: no CDN.
+VENDOR := src/barberpro/web/static/vendor
+ASSETS := $(VENDOR)/.installed
 
 .PHONY: install run demo test check bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(ASSETS)
 
 # Reinstalls only when pyproject.toml changes; safe to run again and again.
 $(STAMP): pyproject.toml
@@ -14,6 +18,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(ASSETS): web/package.json web/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: /dashboard will say its chart library is missing"; exit 0; fi; \
+	npm ci --prefix web --no-audit --no-fund --loglevel=error && \
+	mkdir -p $(VENDOR) && \
+	cp web/node_modules/chart.js/dist/chart.umd.min.js \
+	   web/node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/ && \
+	touch $(ASSETS)
 
 run: install
 	$(BIN)/barberpro serve --host 127.0.0.1 --port 8000
@@ -37,4 +50,4 @@ bench: install
 	$(BIN)/python bench/overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

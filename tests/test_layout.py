@@ -48,6 +48,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "db",
         "monitoring",
     },
+    "web": set(),  # static files and their headers
     "realtime": {"api", "monitoring.websockets", "background"},
     "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app", "report", "simulator"},
     "simulator": set(),  # a client of the service: its HTTP API only

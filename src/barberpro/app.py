@@ -38,6 +38,7 @@ from barberpro.monitoring.service import Monitor, MonitorConfig
 from barberpro.monitoring.signals import MonitorSignals
 from barberpro.payments import router as payments_router
 from barberpro.payments.service import PaymentsConfig, PaymentsService
+from barberpro import web
 from barberpro.realtime.server import Realtime
 from barberpro.report import router as report_router
 from barberpro.report.build import sources_from
@@ -239,6 +240,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     docs.install(app)
+    web.install(app)
     ingestor = Ingestor(
         writer=writer,
         max_body_bytes=settings.max_body_bytes,
