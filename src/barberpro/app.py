@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from barberpro import __version__
+from barberpro import __version__, web
 from barberpro.alerts import router as alerts_router
 from barberpro.alerts.metrics import AlertsGauge
 from barberpro.alerts.service import Alerts, notifiers_from, rules_from
@@ -38,7 +38,6 @@ from barberpro.monitoring.service import Monitor, MonitorConfig
 from barberpro.monitoring.signals import MonitorSignals
 from barberpro.payments import router as payments_router
 from barberpro.payments.service import PaymentsConfig, PaymentsService
-from barberpro import web
 from barberpro.realtime.server import Realtime
 from barberpro.report import router as report_router
 from barberpro.report.build import sources_from
