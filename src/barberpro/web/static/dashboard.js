@@ -298,6 +298,7 @@
     $("controls").hidden = false;
     renderOperations(ops);
     await Promise.all([loadBusiness(true), loadAlerts()]);
+    document.body.dataset.readyMs = String(performance.now());
     document.body.dataset.ready = "true";
     connect();
   }
