@@ -144,8 +144,9 @@ def _where(console: Console, url: str, sandbox: str, token: str, scratch: Path) 
     console.print(f"""
 [bold]BarberPro demo[/bold]: a simulated launch is starting.
 
-  the service           {url}/   (API docs at {url}/docs, Authorize with the token)
+  the dashboard page    {url}/   (give it the admin token; API docs at {url}/docs)
   admin token           {token}
+  launch report         {url}/api/v1/monitoring/launch-report?format=html
   analytics dashboard   curl -H 'Authorization: Bearer {token}' {url}/api/v1/analytics/dashboard
   business intelligence {url}/api/v1/analytics/business-intelligence
   monitoring dashboard  {url}/api/v1/monitoring/dashboard?window=5m
