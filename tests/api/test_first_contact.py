@@ -32,9 +32,12 @@ def sqlite_app(sqlite_url: str) -> Callable[..., Any]:
 
 
 async def test_the_home_page_links_docs_health_and_metrics(sqlite_app: Callable[..., Any]) -> None:
-    """/ answers a page leading to the docs, the health check and the metrics."""
+    """/ leads to the dashboard page, which links the docs, the health check and the metrics."""
     async with sqlite_app() as client:
-        answer = await client.get("/")
+        first = await client.get("/")
+        answer = await client.get("/dashboard")
+    assert first.status_code == 307
+    assert first.headers["location"] == "/dashboard"
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
     for link in ("/docs", "/api/v1/monitoring/health", "/metrics"):
