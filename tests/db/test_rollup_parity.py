@@ -53,8 +53,14 @@ COMPARED: dict[str, tuple[str, ...]] = {
     "provider_days": (),
     "payment_hours": (),
 }
-# Tables no event writes: alerts and the MercadoPago notification queue.
-NOT_FROM_EVENTS = {"alert_silences", "alert_history", "mp_notifications"}
+# Tables no event writes: alerts, the MercadoPago notification queue, the monitoring hours.
+NOT_FROM_EVENTS = {
+    "alert_silences",
+    "alert_history",
+    "mp_notifications",
+    "ops_hours",
+    "optimization_actions",
+}
 
 
 def test_every_table_is_compared_or_not_filled_from_events() -> None:

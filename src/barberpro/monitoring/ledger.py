@@ -5,7 +5,8 @@ nothing changes it) and adds it to its UTC hour; a flush writes, for each hour s
 hours plus the slots the ring still holds, as one cumulative row per process and hour that
 replaces the previous one. A notification's retracted attempt is therefore counted once, as in
 the windows. A flush also keeps a sample of the process's gauges (memory, CPU, loop lag,
-WebSocket connections, pool use), one a flush.
+WebSocket connections, pool use), one a flush and one when the ledger starts (the report reads
+the first as the time the service came up).
 
 :func:`read_day` merges the rows of every process for a range of hours back into series.
 """
@@ -87,6 +88,7 @@ class OpsLedger:
         live: Callable[[], Mapping[str, Any]],
         interval_s: float = 60.0,
         clock: Callable[[], float] = time.time,
+        collect: bool = True,
     ) -> None:
         self._ring = ring
         self._engine = engine
@@ -97,26 +99,33 @@ class OpsLedger:
         self._hours: dict[int, dict[Key, Stat]] = {}
         self._samples: dict[int, list[list[float]]] = {}
         self._task: asyncio.Task[None] | None = None
-        ring.on_evict(self._evicted)
+        if collect:  # False when monitoring is off: nothing would ever flush what it holds
+            ring.on_evict(self._evicted)
 
     def _evicted(self, slot: int, series: Mapping[Key, Stat]) -> None:
         _merge_into(self._hours.setdefault(_hour_of(slot), {}), series)
 
     def snapshot(self) -> dict[int, dict[Key, Stat]]:
         """Return every hour this process still holds: evicted slots plus the kept ones."""
+        # The ring first: reading it rotates it, and the slots a rotation evicts move into
+        # self._hours, so they must be read from there afterwards, not missed in between.
+        kept = list(self._ring.slots())
         hours: dict[int, dict[Key, Stat]] = {}
         for hour, series in self._hours.items():
             _merge_into(hours.setdefault(hour, {}), series)
-        for slot, kept in self._ring.slots():
-            if kept:
-                _merge_into(hours.setdefault(_hour_of(slot), {}), kept)
+        for slot, held in kept:
+            if held:
+                _merge_into(hours.setdefault(_hour_of(slot), {}), held)
         return hours
+
+    def _sample(self, now: float) -> None:
+        self._samples.setdefault(int(now // HOUR_S), []).append(sample_of(self._live(), now))
 
     async def flush(self) -> int:
         """Write the hours this process holds; return how many rows were written."""
         now = self._clock()
         hour_now = int(now // HOUR_S)
-        self._samples.setdefault(hour_now, []).append(sample_of(self._live(), now))
+        self._sample(now)
         hours = self.snapshot()
         rows = [
             {
@@ -159,8 +168,10 @@ class OpsLedger:
         return len(rows)
 
     async def start(self) -> None:
-        """Flush every ``interval_s`` until stopped."""
+        """Sample once (the report reads the first sample as the time the process came up),
+        then flush every ``interval_s`` until stopped."""
         if self._task is None:
+            self._sample(self._clock())
             self._task = asyncio.create_task(self._run(), name="barberpro-ops-ledger")
 
     async def stop(self) -> None:
@@ -187,7 +198,7 @@ class Day:
 
     series: dict[Key, Stat]
     http_by_hour: dict[int, Stat]  # every request of each hour
-    samples: list[dict[str, float]]
+    samples: list[dict[str, Any]]  # SAMPLE_FIELDS, and "process": the process that took it
     processes: int
     first_at: float | None  # the earliest sample: when the service was first seen up
     last_at: float | None
@@ -202,7 +213,7 @@ async def read_day(engine: AsyncEngine, start_s: int, end_s: int) -> Day:
         rows = (await conn.execute(query)).all()
     series: dict[Key, Stat] = {}
     by_hour: dict[int, Stat] = {}
-    samples: list[dict[str, float]] = []
+    samples: list[dict[str, Any]] = []
     for row in rows:
         for parts, data in orjson.loads(row.series):
             key = tuple(parts)
@@ -214,7 +225,10 @@ async def read_day(engine: AsyncEngine, start_s: int, end_s: int) -> Day:
                 series[key] = stat
             else:
                 found.merge(stat)
-        samples.extend(dict(zip(SAMPLE_FIELDS, s, strict=True)) for s in orjson.loads(row.samples))
+        samples.extend(
+            {**dict(zip(SAMPLE_FIELDS, s, strict=True)), "process": row.process}
+            for s in orjson.loads(row.samples)
+        )
     samples.sort(key=lambda s: s["at"])
     return Day(
         series=series,

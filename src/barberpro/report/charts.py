@@ -122,7 +122,12 @@ def revenue(hourly: list[dict[str, Any]]) -> dict[str, Any]:
         mark={"type": "bar", "color": "#47a"},
         encoding={
             "x": {"field": "hour", "type": "ordinal", "title": "Hour (ART)"},
-            "y": {"field": "gross_ars", "type": "quantitative", "title": "ARS", "format": "$,.0f"},
+            "y": {
+                "field": "gross_ars",
+                "type": "quantitative",
+                "title": "ARS",
+                "axis": {"format": "$,~f"},
+            },
         },
     )
 
@@ -135,7 +140,12 @@ def methods(by_method: list[dict[str, Any]]) -> dict[str, Any]:
         mark={"type": "bar", "color": "#a64"},
         encoding={
             "y": {"field": "payment_method", "type": "nominal", "title": None, "sort": "-x"},
-            "x": {"field": "gross_ars", "type": "quantitative", "title": "ARS", "format": "$,.0f"},
+            "x": {
+                "field": "gross_ars",
+                "type": "quantitative",
+                "title": "ARS",
+                "axis": {"format": "$,~f"},
+            },
         },
     )
 

@@ -78,7 +78,7 @@ def _hourly(day: Day, start_s: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _websocket(series: dict[tuple[str, ...], Stat], samples: Sequence[dict[str, float]]) -> Any:
+def _websocket(series: dict[tuple[str, ...], Stat], samples: Sequence[dict[str, Any]]) -> Any:
     opened = sum(s.count for k, s in series.items() if k == ("ws", "opened"))
     closes = {k[1]: s.count for k, s in series.items() if k[0] == "ws_close"}
     return {
@@ -89,15 +89,21 @@ def _websocket(series: dict[tuple[str, ...], Stat], samples: Sequence[dict[str, 
     }
 
 
-def _per_minute(samples: Sequence[dict[str, float]], field: str, combine: Any) -> list[float]:
-    """Return ``field`` combined across processes minute by minute (sum or max)."""
-    minutes: dict[int, list[float]] = defaultdict(list)
+def _per_minute(samples: Sequence[dict[str, Any]], field: str, combine: Any) -> list[float]:
+    """Return ``field`` combined across processes minute by minute (sum or max).
+
+    A process sampled several times in a minute (a flush interval under 60 s, its last flush
+    when stopping) counts once in it, by its highest reading.
+    """
+    minutes: dict[int, dict[str, float]] = defaultdict(dict)
     for sample in samples:
-        minutes[int(sample["at"] // 60)].append(sample[field])
-    return [combine(values) for _minute, values in sorted(minutes.items())]
+        readings = minutes[int(sample["at"] // 60)]
+        process, value = sample["process"], sample[field]
+        readings[process] = max(value, readings.get(process, value))
+    return [combine(r.values()) for _minute, r in sorted(minutes.items())]
 
 
-def _system(samples: Sequence[dict[str, float]], limits: Thresholds) -> dict[str, Any]:
+def _system(samples: Sequence[dict[str, Any]], limits: Thresholds) -> dict[str, Any]:
     if not samples:
         return {"samples": 0}
     memory = _per_minute(samples, "memory_percent", sum)
