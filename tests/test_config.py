@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from barberpro.app import create_app
-from barberpro.config import ConfigurationError, Settings
+from barberpro.config import DEVELOPMENT_IDENTITY_HASH_KEY, ConfigurationError, Settings
 
 
 def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,5 +76,18 @@ def test_the_worker_without_an_access_token_is_a_warning() -> None:
     warnings = " ".join(Settings().warnings())
     assert "BARBERPRO_MP_ACCESS_TOKEN" in warnings
     assert "BARBERPRO_MP_WEBHOOK_SECRET" in warnings
-    quiet = Settings(mp_worker_enabled=False, mp_webhook_secret="s")
+    quiet = Settings(mp_worker_enabled=False, mp_webhook_secret="s", identity_hash_key="k")
     assert quiet.warnings() == []
+
+
+def test_without_an_identity_key_development_hashes_under_a_named_key() -> None:
+    """No BARBERPRO_IDENTITY_HASH_KEY: the public development key, said as a warning in
+    development; production refuses to start instead."""
+    bare = Settings(identity_hash_key=None)
+    assert bare.identity_key == DEVELOPMENT_IDENTITY_HASH_KEY.encode()
+    assert any("BARBERPRO_IDENTITY_HASH_KEY" in w for w in bare.warnings())
+    assert Settings(identity_hash_key="k").identity_key == b"k"
+    assert Settings(identity_hash_key="").identity_hash_key is None  # blank is unset
+    production = Settings(env="production", identity_hash_key=None)
+    assert any("BARBERPRO_IDENTITY_HASH_KEY" in p for p in production.problems())
+    assert not [w for w in production.warnings() if "IDENTITY" in w]

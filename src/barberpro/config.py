@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./barberpro.db"
 #: Production refuses shorter admin, ingest and metrics tokens.
 MIN_TOKEN_LENGTH = 32
+#: The key provider CUITs are hashed under in development when BARBERPRO_IDENTITY_HASH_KEY is
+#: unset. Public, so its hashes protect nothing: production refuses to start without a key.
+DEVELOPMENT_IDENTITY_HASH_KEY = "barberpro-development-identity-hash-key-not-secret"
 
 
 class ConfigurationError(RuntimeError):
@@ -104,6 +107,24 @@ class Settings(BaseSettings):
     alert_webhook_timeout_s: float = Field(default=5, gt=0)
     alert_webhook_attempts: int = Field(default=3, ge=1)
 
+    # --- The optimization engine (barberpro.optimization) ---
+    optimization_enabled: bool = True
+    # Record every decision and do nothing.
+    optimization_dry_run: bool = False
+    optimization_interval_s: float = Field(default=5, gt=0, le=300)
+    # Signals are read over this trailing window, and an action is judged over an equal one
+    # after settling for optimization_settle_s.
+    optimization_window_s: float = Field(default=60, ge=10, le=900)
+    optimization_settle_s: float = Field(default=30, ge=0, le=3600)
+    # An action rolled back is not retried before this.
+    optimization_cooldown_s: float = Field(default=600, ge=0)
+    # Route caching's store: unset is the memory store of each process, or Redis when the
+    # shared state is Redis (cashews URLs: mem://, redis://host:6379/0).
+    optimization_cache_url: str | None = None
+    # Create the planner-checked index suggestions (CONCURRENTLY on PostgreSQL), audited, and
+    # drop them again when the p95 of their queries did not improve.
+    auto_index: bool = False
+
     # --- MercadoPago payments (barberpro.payments) ---
     # The webhook secret of "Your integrations" (HMAC of x-signature); required in production.
     mp_webhook_secret: SecretStr | None = None
@@ -179,6 +200,12 @@ class Settings(BaseSettings):
         return self.admin_token is None and self.ingest_token is None
 
     @property
+    def identity_key(self) -> bytes:
+        """The HMAC key of stored CUITs: BARBERPRO_IDENTITY_HASH_KEY, else the development key."""
+        key = self.identity_hash_key
+        return (key.get_secret_value() if key else DEVELOPMENT_IDENTITY_HASH_KEY).encode()
+
+    @property
     def state_url(self) -> str:
         """The URL of the shared state: the shared-state URL, else the Redis URL, else memory."""
         return self.shared_state_url or self.redis_url or "memory://"
@@ -227,6 +254,8 @@ class Settings(BaseSettings):
             "BARBERPRO_ADMIN_TOKEN": self.admin_token,
             "BARBERPRO_INGEST_TOKEN": self.ingest_token,
             "BARBERPRO_METRICS_TOKEN": self.metrics_token,
+            # CUITs are few: a short key would let their hashes be guessed back.
+            "BARBERPRO_IDENTITY_HASH_KEY": self.identity_hash_key,
         }
         for name, token in tokens.items():
             if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
@@ -258,6 +287,12 @@ class Settings(BaseSettings):
             found.append(
                 "BARBERPRO_MP_WEBHOOK_SECRET is not set: MercadoPago webhooks are accepted "
                 "without a signature (development only)"
+            )
+        if self.identity_hash_key is None and self.env != "production":  # production: problems
+            found.append(
+                "BARBERPRO_IDENTITY_HASH_KEY is not set: provider CUITs are hashed under the "
+                "public development key (development only); changing the key later makes "
+                "earlier hashes unmatchable"
             )
         return found
 

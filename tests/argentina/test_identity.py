@@ -1,14 +1,19 @@
-"""DNI and CUIT/CUIL validation."""
+"""DNI and CUIT/CUIL validation, normalisation, kind and keyed hash."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from barberpro.argentina import is_valid_cuit, is_valid_dni, normalize_cuit
+from barberpro.argentina import identity, is_valid_cuit, is_valid_dni, normalize_cuit
 
-PERSON_AND_COMPANY_PREFIXES = ("20", "23", "24", "27", "30", "33", "34")
+PERSON_PREFIXES = ("20", "23", "24", "25", "26", "27")
+COMPANY_PREFIXES = ("30", "33", "34")
+PERSON_AND_COMPANY_PREFIXES = (*PERSON_PREFIXES, *COMPANY_PREFIXES)
 # stdnum also accepts the prefixes AFIP gives foreign persons and entities.
 ALL_PREFIXES = (*PERSON_AND_COMPANY_PREFIXES, "50", "51", "55")
 
@@ -130,3 +135,127 @@ def test_dni_separators(value: str) -> None:
 def test_dni_rejects_non_digits(value: str) -> None:
     """Letters, other separators and empty values are not a DNI."""
     assert not is_valid_dni(value)
+
+
+# -- kinds, CUIL, DNI normalisation, the answer of check() and the keyed hash -------------------
+
+
+def cuit_with(prefix: str, dni: str) -> str:
+    """Return a valid CUIT of ``prefix``: ``dni``, or the next number whose digit is not 10."""
+    number = int(dni)
+    while (digit := expected_check_digit(f"{prefix}{number:08d}")) is None:
+        number += 1
+    return f"{prefix}{number:08d}{digit}"
+
+
+@given(
+    prefix=st.sampled_from(ALL_PREFIXES), dni=st.text(alphabet="0123456789", min_size=8, max_size=8)
+)
+def test_kind_follows_the_type_prefix(prefix: str, dni: str) -> None:
+    """20, 23-27 are persons, 30, 33, 34 companies, 50, 51, 55 neither; with or without dashes."""
+    body = prefix + dni
+    digit = expected_check_digit(body)
+    if digit is None:
+        return
+    number = f"{body}{digit}"
+    expected = (
+        "person" if prefix in PERSON_PREFIXES else "company" if prefix in COMPANY_PREFIXES else None
+    )
+    for written in (number, f"{number[:2]}-{number[2:10]}-{number[10]}"):
+        found = identity.check("CUIT", written)
+        assert found == identity.Checked(
+            "CUIT", True, number, identity.format_cuit(number), expected
+        )
+        assert found.formatted == f"{number[:2]}-{number[2:10]}-{number[10]}"
+
+
+@pytest.mark.parametrize("prefix", ["25", "26"])
+def test_prefixes_25_and_26_are_persons_stdnum_does_not_list(prefix: str) -> None:
+    """AFIP's other person prefixes validate by the same check digit (stdnum refuses them)."""
+    number = cuit_with(prefix, "12345678")
+    assert normalize_cuit(number) == number
+    assert identity.normalize_cuil(number) == number
+    assert identity.cuit_kind(number) == "person"
+    wrong = number[:10] + str((int(number[10]) + 1) % 10)
+    with pytest.raises(ValueError, match="check digit"):
+        normalize_cuit(wrong)
+
+
+@pytest.mark.parametrize("prefix", COMPANY_PREFIXES)
+def test_a_cuil_with_a_company_prefix_is_invalid(prefix: str) -> None:
+    """A CUIL is a person's CUIT: a company prefix is named as the reason, the number never."""
+    number = cuit_with(prefix, "71234568")
+    assert identity.check("CUIT", number).kind == "company"
+    found = identity.check("CUIL", number)
+    assert (found.valid, found.normalized, found.formatted, found.kind) == (False, None, None, None)
+    assert found.reason is not None
+    assert "company" in found.reason
+    assert number[2:] not in found.reason
+
+
+def test_a_cuil_with_an_international_prefix_is_invalid() -> None:
+    """50, 51 and 55 are CUITs of no person: not a CUIL either."""
+    number = cuit_with("55", "00000019")
+    assert identity.check("CUIT", number).valid
+    with pytest.raises(ValueError, match="not a person's prefix"):
+        identity.normalize_cuil(number)
+
+
+def test_a_valid_cuil_is_a_person() -> None:
+    """A person's CUIL, written with dashes, dots or spaces, answers its digits and form."""
+    for written in ("20-12345678-6", "20.12345678.6", "20 12345678 6", "20123456786"):
+        found = identity.check("CUIL", written)
+        assert found == identity.Checked("CUIL", True, "20123456786", "20-12345678-6", "person")
+
+
+@pytest.mark.parametrize(
+    ("written", "digits", "formatted"),
+    [
+        ("12.345.678", "12345678", "12.345.678"),
+        ("12345678", "12345678", "12.345.678"),
+        ("12-345-678", "12345678", "12.345.678"),
+        (" 1 234 567 ", "1234567", "1.234.567"),
+    ],
+)
+def test_dni_normalises_and_formats(written: str, digits: str, formatted: str) -> None:
+    """A DNI's digits and its dotted form, from any of the separators people use."""
+    assert identity.normalize_dni(written) == digits
+    assert identity.check("DNI", written) == identity.Checked(
+        "DNI", True, digits, formatted, "person"
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        ("123456", "7 or 8 digits, got 6"),
+        ("123.456.789", "7 or 8 digits, got 9"),
+        ("12.345.67a", "only digits"),
+        ("", "7 or 8 digits, got none"),
+    ],
+)
+def test_an_invalid_dni_says_why(written: str, reason: str) -> None:
+    """Length and characters are named; the number is not repeated."""
+    with pytest.raises(ValueError, match=reason):
+        identity.normalize_dni(written)
+    found = identity.check("DNI", written)
+    assert (found.valid, found.normalized, found.kind) == (False, None, None)
+    assert found.reason is not None
+    assert reason in found.reason
+
+
+def test_checked_keeps_the_number_out_of_its_repr() -> None:
+    """A Checked that reaches a log line carries no digits of the number."""
+    text = repr(identity.check("CUIT", "20-12345678-6"))
+    assert "12345678" not in text
+    assert "valid=True" in text
+
+
+def test_cuit_hash_is_hmac_sha256_of_the_digits() -> None:
+    """The stored form is the keyed hash of the 11 digits, hex; another key, another hash."""
+    number = "20123456786"
+    expected = hmac.new(b"key-1", number.encode(), hashlib.sha256).hexdigest()
+    assert identity.cuit_hash(number, b"key-1") == expected
+    assert len(expected) == 64
+    assert identity.cuit_hash(number, b"key-2") != expected
+    assert number not in expected

@@ -30,10 +30,13 @@ class Ingestor:
         max_body_bytes: int,
         max_batch: int,
         max_future: timedelta,
+        identity_key: bytes,
         max_past: timedelta = DEFAULT_MAX_PAST,
         observe: Callable[[Prepared], None] | None = None,
     ) -> None:
         self.writer = writer
+        # The HMAC key a provider signup's CUIT is stored under (Settings.identity_key).
+        self._identity_key = identity_key
         self.max_body_bytes = max_body_bytes
         self.max_batch = max_batch
         self.max_future = max_future
@@ -52,6 +55,7 @@ class Ingestor:
                 max_future=self.max_future,
                 max_past=self.max_past,
                 sent_at=sent_at,
+                identity_key=self._identity_key,
             )
         except EventTimeError as exc:
             raise ApiError(

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from barberpro.analytics import schemas
-from barberpro.argentina import classify_referral
+from barberpro.argentina import classify_referral, cuit_hash
 from barberpro.argentina.timezone import from_micros as from_micros  # for payments.queue
 from barberpro.argentina.timezone import to_micros
 from barberpro.db import tables
@@ -112,12 +112,19 @@ def cents(amount: Decimal | None) -> int | None:
     return None if amount is None else int(amount * 100)
 
 
-def body_hash(body: schemas._Body) -> str:
+#: Fields left out of the body hash: a retry carries the same id and a new sent_at; a CUIT is
+#: in it only as its keyed hash (an unkeyed digest of so few numbers could be reversed).
+_UNHASHED: set[str] = {"sent_at", "event_id", "cuit"}
+
+
+def body_hash(body: schemas._Body, *, cuit: str | None = None) -> str:
     """Return a digest of what the client said, so a resent event can be told from a clash.
 
-    ``sent_at`` and ``event_id`` are left out: a retry carries the same id and a new sent_at.
+    ``sent_at`` and ``event_id`` are left out; ``cuit`` is the keyed hash of the body's CUIT.
     """
-    data = body.model_dump(mode="json", exclude={"sent_at", "event_id"}, exclude_none=True)
+    data = body.model_dump(mode="json", exclude=_UNHASHED, exclude_none=True)
+    if cuit is not None:
+        data["cuit_hash"] = cuit
     return hashlib.blake2b(
         orjson.dumps(data, option=orjson.OPT_SORT_KEYS), digest_size=16
     ).hexdigest()
@@ -139,9 +146,11 @@ def prepare(
     max_future: timedelta,
     sent_at: datetime | None = None,
     max_past: timedelta = DEFAULT_MAX_PAST,
+    identity_key: bytes | None = None,
 ) -> Prepared:
     """Return the row for a validated body; ``sent_at`` is the batch's, used when the item has none.
 
+    A provider signup's CUIT becomes its HMAC under ``identity_key``, which it then needs.
     Raises EventTimeError when the corrected time is too far in the future.
     """
     client_sent = getattr(body, "sent_at", None) or sent_at
@@ -154,7 +163,12 @@ def prepare(
     )
     at = to_micros(moment)
     received = to_micros(now)
-    digest = body_hash(body)
+    hashed = None
+    if isinstance(body, schemas.Activity) and body.cuit is not None:
+        if identity_key is None:
+            raise RuntimeError("a CUIT arrived without an identity key to hash it under")
+        hashed = cuit_hash(body.cuit, identity_key)
+    digest = body_hash(body, cuit=hashed)
     if isinstance(body, schemas.SessionStart):
         return _session_row(body, at=at, digest=digest)
     assert isinstance(body, schemas._Event)
@@ -206,7 +220,13 @@ def prepare(
             province_as_sent=body.province_as_sent,
         )
     elif isinstance(body, schemas.Activity):
-        row.update(province=body.province, city=body.city, activity=body.activity, count=body.count)
+        row.update(
+            province=body.province,
+            city=body.city,
+            activity=body.activity,
+            count=body.count,
+            cuit_hash=hashed,
+        )
     as_sent = row.get("province_as_sent")
     return Prepared(
         kind="event", key=event_id, row=row, warnings=province_warnings(as_sent, "province")

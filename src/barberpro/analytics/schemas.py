@@ -17,13 +17,14 @@ from pydantic import (
     ModelWrapValidatorHandler,
     PrivateAttr,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from barberpro.analytics.funnel_definition import STEP_COUNT, STEP_NAMES, step_number
 from barberpro.api.text import storable
-from barberpro.argentina import normalize_province
+from barberpro.argentina import IdType, normalize_cuit, normalize_province
 
 MAX_PROPERTIES_BYTES = 8 * 1024
 
@@ -280,6 +281,10 @@ class Revenue(_LenientProvince, _Event):
         return self
 
 
+# An identity number as sent: with dots, dashes or spaces, but never longer than this.
+IdentityText = Annotated[str, StringConstraints(max_length=32)]
+
+
 class Activity(_Event):
     """POST /analytics/argentina/activity."""
 
@@ -288,6 +293,19 @@ class Activity(_Event):
     activity: Literal["search", "booking", "client_signup", "provider_signup", "provider_active"]
     count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     session_id: Id | None = None
+    # A provider_signup's CUIT, held as its 11 digits for rows.prepare to hash: only the HMAC is
+    # stored (events.cuit_hash). Out of repr, so a logged body does not carry the number.
+    cuit: IdentityText | None = Field(default=None, repr=False)
+
+    @field_validator("cuit")
+    @classmethod
+    def _provider_cuit(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        activity = info.data.get("activity")
+        if activity is not None and activity != "provider_signup":
+            raise ValueError(f"only a provider_signup carries a CUIT, not a {activity}")
+        return normalize_cuit(value)  # its ValueError says why, never the number
 
 
 EVENT_MODELS: dict[str, type[_Body]] = {
@@ -298,6 +316,18 @@ EVENT_MODELS: dict[str, type[_Body]] = {
     "revenue": Revenue,
     "activity": Activity,
 }
+
+
+def _id_type(value: object) -> object:
+    """Accept the type of an identity number in any case ("cuit", "Dni")."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class IdentityNumber(_Body):
+    """POST /argentina/identity/validate: a DNI, CUIT or CUIL to check."""
+
+    type: Annotated[IdType, BeforeValidator(_id_type)]
+    number: IdentityText = Field(repr=False)
 
 
 class Batch(_Body):

@@ -6,7 +6,21 @@ can share one definition of each rule.
 
 from __future__ import annotations
 
-from barberpro.argentina.identity import is_valid_cuit, is_valid_dni, normalize_cuit
+from barberpro.argentina.identity import (
+    Checked,
+    IdType,
+    Kind,
+    check,
+    cuit_hash,
+    cuit_kind,
+    format_cuit,
+    format_dni,
+    is_valid_cuit,
+    is_valid_dni,
+    normalize_cuil,
+    normalize_cuit,
+    normalize_dni,
+)
 from barberpro.argentina.provinces import (
     PROVINCE_BY_CODE,
     PROVINCES,
@@ -24,13 +38,23 @@ __all__ = [
     "PROVINCES",
     "PROVINCE_BY_CODE",
     "Channel",
+    "Checked",
+    "IdType",
+    "Kind",
     "Province",
     "UnknownProvinceError",
     "art_day_bounds",
+    "check",
     "classify_referral",
+    "cuit_hash",
+    "cuit_kind",
+    "format_cuit",
+    "format_dni",
     "is_valid_cuit",
     "is_valid_dni",
+    "normalize_cuil",
     "normalize_cuit",
+    "normalize_dni",
     "normalize_province",
     "parse_art_datetime",
     "province_name",

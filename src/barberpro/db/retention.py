@@ -98,8 +98,10 @@ class Retention:
         days: float,
         interval_s: float,
         clock: Callable[[], float] = time.time,
+        paused: Callable[[], bool] = lambda: False,
     ) -> None:
         self._commits = commits
+        self._paused = paused  # emergency mode pauses background work
         self._keep_us = int(days * DAY_US)
         self._interval_s = interval_s
         self._clock = clock
@@ -121,6 +123,9 @@ class Retention:
 
     async def _run(self) -> None:
         while True:
+            if self._paused():
+                await asyncio.sleep(1.0)
+                continue
             try:
                 deleted = await self.run_once()
                 if any(deleted.values()):

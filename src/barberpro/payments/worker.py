@@ -228,6 +228,9 @@ class Worker:
         self.processor = processor
         self._client = client
         self._config = config
+        # What the worker claims at once: the configured concurrency, lowered and raised back
+        # by the optimization engine as MercadoPago's latency and 429s say (AIMD).
+        self.concurrency = config.concurrency
         self._rand = rand
         self._monotonic = monotonic
         self.recorder = recorder
@@ -302,7 +305,7 @@ class Worker:
         if state is CircuitState.HALF_OPEN:
             # One trial call decides; claim one row for it when nothing else is out.
             return 0 if self._inflight or self._client.breaker.trial_in_flight() else 1
-        return self._config.concurrency - len(self._inflight)
+        return self.concurrency - len(self._inflight)
 
     def _idle_wait(self) -> float:
         retry_at = self._client.breaker.retry_at()

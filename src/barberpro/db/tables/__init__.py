@@ -10,7 +10,8 @@ One module per domain, every table importable from here (``tables.events``):
 - :mod:`~barberpro.db.tables.rollups`: the analytics rollups;
 - :mod:`~barberpro.db.tables.alerts`: alert silences and history;
 - :mod:`~barberpro.db.tables.mercadopago`: MercadoPago notifications, the payments' work queue;
-- :mod:`~barberpro.db.tables.operations`: each process's monitoring series by hour.
+- :mod:`~barberpro.db.tables.operations`: each process's monitoring series by hour;
+- :mod:`~barberpro.db.tables.optimization`: the optimization engine's audited actions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from barberpro.db.tables.base import ID, ONLY_ON, metadata, sqlite_only
 from barberpro.db.tables.events import events, payments, sessions
 from barberpro.db.tables.mercadopago import mp_notifications
 from barberpro.db.tables.operations import ops_hours
+from barberpro.db.tables.optimization import optimization_actions
 from barberpro.db.tables.rollups import (
     action_hourly,
     activity_hourly,
@@ -55,6 +57,7 @@ __all__ = [
     "metadata",
     "mp_notifications",
     "ops_hours",
+    "optimization_actions",
     "payment_hours",
     "payments",
     "provider_days",

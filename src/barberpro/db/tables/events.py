@@ -59,6 +59,9 @@ events = Table(
     Column("city", String(ID)),
     Column("activity", String(32)),
     Column("count", Integer),
+    # A provider_signup's CUIT as HMAC-SHA256 (hex) under BARBERPRO_IDENTITY_HASH_KEY: never
+    # the number (migration 0018).
+    Column("cuit_hash", String(64)),
     Index("ix_events_type_occurred_at", "type", "occurred_at"),
     Index("ix_events_session_id", "session_id"),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,6 +126,8 @@ class MercadoPagoClient:
         self._http: httpx.AsyncClient | None = None
         self.calls = 0  # HTTP attempts made
         self.failed_calls = 0  # of which transient failures
+        self.throttled = 0  # of which 429s
+        self.seconds = 0.0  # time spent waiting for answers, summed
 
     async def start(self) -> None:
         """Open the connection pool."""
@@ -181,6 +184,7 @@ class MercadoPagoClient:
             await self.start()
         assert self._http is not None
         self.calls += 1
+        began = time.perf_counter()
         try:
             response = await self._http.get(path)
         except httpx.TimeoutException as exc:
@@ -189,7 +193,11 @@ class MercadoPagoClient:
         except httpx.TransportError as exc:
             self._failed()
             raise TransientError(f"GET {path}: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            self.seconds += time.perf_counter() - began
         status = response.status_code
+        if status == 429:
+            self.throttled += 1
         if status == 429 or status >= 500:
             self._failed()
             raise TransientError(
