@@ -212,30 +212,33 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--preload", type=int, default=20_000)
     args = parser.parse_args()
-    with running_server(
-        server_env(
-            database_url=f"sqlite+aiosqlite:///{Path('/tmp') / f'overload-{uuid.uuid4().hex}.db'}",
-            admin_token=TOKEN,
-            mp_webhook_secret=SECRET,
-            mp_worker_enabled="false",
-            optimization_interval_s="1",
-        )
-    ) as server:
-        asyncio.run(preload(server.url, args.preload))
-        capacity = asyncio.run(closed_loop(server.url, args.clients, args.seconds))
-        rate = capacity * args.factor
-        print(
-            f"capacity (closed loop, {args.clients} clients): {capacity:.0f} requests/s; "
-            f"offered {rate:.0f}/s ({args.factor:g}x) for {args.seconds:g} s"
-        )
-        without = asyncio.run(open_loop(server.url, rate, args.seconds, seed=1))
-        report("without emergency mode", without)
-        asyncio.run(emergency(server.url, True))
-        try:
+    database = Path("/tmp") / f"overload-{uuid.uuid4().hex}.db"
+    settings = {
+        "database_url": f"sqlite+aiosqlite:///{database}",
+        "admin_token": TOKEN,
+        "mp_webhook_secret": SECRET,
+        "mp_worker_enabled": "false",
+        "optimization_interval_s": "1",
+    }
+    try:
+        # Without: the engine off, so that it cannot enter emergency mode by itself.
+        with running_server(server_env(**settings, optimization_enabled="false")) as server:
+            asyncio.run(preload(server.url, args.preload))
+            capacity = asyncio.run(closed_loop(server.url, args.clients, args.seconds))
+            rate = capacity * args.factor
+            print(
+                f"capacity (closed loop, {args.clients} clients): {capacity:.0f} requests/s; "
+                f"offered {rate:.0f}/s ({args.factor:g}x) for {args.seconds:g} s"
+            )
+            without = asyncio.run(open_loop(server.url, rate, args.seconds, seed=1))
+        report("without emergency mode (engine off)", without)
+        with running_server(server_env(**settings)) as server:
+            asyncio.run(emergency(server.url, True))
             with_it = asyncio.run(open_loop(server.url, rate, args.seconds, seed=1))
-        finally:
-            asyncio.run(emergency(server.url, False))
         report("with emergency mode (forced, stage 2)", with_it)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
     for kind in ("ingest", "webhook"):
         ms = sorted(with_it.ms[kind])
         p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")

@@ -31,6 +31,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "analytics.rows",  # the prepared events it counts by province and method
         "alerts.answers",  # the alerts section of its dashboard
         "payments.answers",  # the payments section of its dashboard
+        "optimization.answers",  # the optimization section of its dashboard
         "api",
         "argentina",
         "config",
@@ -39,6 +40,8 @@ MAY_IMPORT: dict[str, set[str]] = {
         "db.tables",  # the operations ledger's table
     },
     "report": {
+        "optimization.audit",  # the day's optimization actions
+        "optimization.answers",  # the model of those actions, in its answer's
         "alerts.rules",
         "alerts.store",
         "analytics",
@@ -49,8 +52,29 @@ MAY_IMPORT: dict[str, set[str]] = {
         "monitoring",
     },
     "web": set(),  # static files and their headers
+    "optimization": {
+        "api",
+        "argentina.timezone",
+        "background",
+        "config",
+        "db",
+        "kv",
+        "monitoring.histogram",  # the series it reads
+        "monitoring.windows",
+    },
     "realtime": {"api", "monitoring.websockets", "background"},
-    "cli": {"config", "db", "kv", "logs", "payments", "alerts", "app", "report", "simulator"},
+    "cli": {
+        "argentina",  # today in ART, for `barberpro report`
+        "config",
+        "db",
+        "kv",
+        "logs",
+        "payments",
+        "alerts",
+        "app",
+        "report",
+        "simulator",
+    },
     "simulator": set(),  # a client of the service: its HTTP API only
     "app": {"*"},
     "": set(),  # the package itself: its version

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro import __version__, web
+from barberpro import optimization as optimization_parts
 from barberpro.alerts import router as alerts_router
 from barberpro.alerts.metrics import AlertsGauge
 from barberpro.alerts.service import Alerts, notifiers_from, rules_from
-from barberpro.analytics import read_router, rollups
+from barberpro.analytics import identity_router, read_router, rollups
 from barberpro.analytics.ingest import EventWriter
 from barberpro.analytics.router import Ingestor, build_router
 from barberpro.api import docs, errors, lean, openapi
@@ -32,10 +34,15 @@ from barberpro.kv import Backend, SharedState
 from barberpro.monitoring import dashboard
 from barberpro.monitoring import router as monitoring_router
 from barberpro.monitoring.health import HealthChecker, HealthLimits, database_disk_path
+from barberpro.monitoring.histogram import Stat
 from barberpro.monitoring.ledger import OpsLedger
 from barberpro.monitoring.middleware import MonitoringMiddleware
 from barberpro.monitoring.service import Monitor, MonitorConfig
 from barberpro.monitoring.signals import MonitorSignals
+from barberpro.monitoring.windows import Key
+from barberpro.optimization import router as optimization_router
+from barberpro.optimization.metrics import OptimizationCollector
+from barberpro.optimization.middleware import OptimizationMiddleware
 from barberpro.payments import router as payments_router
 from barberpro.payments.service import PaymentsConfig, PaymentsService
 from barberpro.realtime.server import Realtime
@@ -66,6 +73,7 @@ class Services:
     retention: Retention
     health: HealthChecker
     ledger: OpsLedger
+    optimization: optimization_parts.Optimization
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -138,6 +146,35 @@ def create_app(settings: Settings) -> FastAPI:
         observe=monitor.argentina.observe,
     )
     monitor.metrics.add_collector(payments.collector)
+    sources = sources_from(settings, engine, rules)
+
+    async def series(window_s: float) -> Mapping[Key, Stat]:
+        return (await monitor.merged(window_s)).series
+
+    async def gauges() -> dict[str, float]:
+        lives = await monitor.live_all()
+        lag = max((float(p["system"].get("loop_lag_ms", 0.0)) for p in lives), default=0.0)
+        return {"memory_percent": await monitor.memory_percent(), "loop_lag_ms": lag}
+
+    optimization = optimization_parts.build(
+        settings,
+        db=engine,
+        kv=shared.store,
+        owner=monitor.process_id,
+        series=series,
+        gauges=gauges,
+        memory_percent=lambda: monitor.system.latest.memory_percent,
+        thresholds=sources.limits.as_dict(),
+        worker=payments.worker,
+        client=payments.client,
+        slowest=_slowest_of(monitor),
+    )
+
+    async def optimization_status() -> dict[str, object]:
+        return optimization.optimizer.status()
+
+    monitor.dashboard_section("optimization", optimization_status)
+    monitor.metrics.add_collector(OptimizationCollector(optimization.optimizer))
     monitor.dashboard_section("alerts", alerts.dashboard)
     monitor.dashboard_section("payments", payments.summary)
     services = Services(
@@ -152,7 +189,10 @@ def create_app(settings: Settings) -> FastAPI:
         alerts=alerts,
         payments=payments,
         retention=Retention(
-            commits, days=settings.retention_days, interval_s=settings.retention_interval_s
+            commits,
+            days=settings.retention_days,
+            interval_s=settings.retention_interval_s,
+            paused=lambda: optimization.toggles.emergency.stage >= 1,
         ),
         health=HealthChecker(
             engine=engine,
@@ -172,7 +212,9 @@ def create_app(settings: Settings) -> FastAPI:
             process=f"{monitor.process_id}:{int(monitor.started)}",
             live=monitor.live,
             interval_s=settings.ops_flush_interval_s,
+            collect=monitor.config.enabled,
         ),
+        optimization=optimization,
     )
 
     @asynccontextmanager
@@ -198,6 +240,7 @@ def create_app(settings: Settings) -> FastAPI:
         await alerts.start()
         await payments.start()
         await services.retention.start()
+        await optimization.start()
         if monitor.config.enabled:
             await services.ledger.start()
         # What start-up made (modules, the app, its routes, models, compiled statements) lives
@@ -211,6 +254,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             gc.unfreeze()
             await alerts.stop()  # first: its last notifications go out via realtime
+            await optimization.stop()
             await realtime.stop()
             await payments.stop()
             await services.retention.stop()
@@ -246,10 +290,10 @@ def create_app(settings: Settings) -> FastAPI:
         max_batch=settings.max_batch_events,
         max_future=timedelta(hours=settings.max_future_hours),
         max_past=timedelta(days=settings.max_past_days),
+        identity_key=settings.identity_key,
         observe=monitor.argentina.observe,
     )
     lean.serve(app, build_router(ingestor, auth), prefix="/api/v1", token=True)
-    sources = sources_from(settings, engine, rules)
     report_settings = sources.settings
     app.include_router(read_router.build_router(engine, auth, report_settings), prefix="/api/v1")
     app.include_router(alerts_router.build_router(alerts, auth), prefix="/api/v1")
@@ -266,10 +310,27 @@ def create_app(settings: Settings) -> FastAPI:
         prefix="/api/v1",
     )
     app.include_router(report_router.build_router(sources, auth), prefix="/api/v1")
+    app.include_router(identity_router.build_router(auth), prefix="/api/v1")
     app.include_router(
         monitoring_router.build_metrics_router(monitor, auth, settings.metrics_token)
     )
+    slowest = _slowest_of(monitor)
+    app.include_router(
+        optimization_router.build_router(
+            optimization.optimizer, auth, slowest=slowest, errors=optimization.errors
+        ),
+        prefix="/api/v1",
+    )
     app.mount("/socket.io", realtime.asgi, name="socket.io")
+    app.add_middleware(
+        OptimizationMiddleware,
+        toggles=optimization.toggles,
+        cache=optimization.cache,
+        limiter=optimization.limiter,
+        auth=auth,
+        record=lambda route, outcome, ms: monitor.ring.record(("cache", route, outcome), ms),
+        errors=optimization.errors,
+    )
     if monitor.config.enabled:
         # Added last, so it is the outermost user middleware and times everything inside.
         app.add_middleware(
@@ -279,6 +340,15 @@ def create_app(settings: Settings) -> FastAPI:
             access_log=settings.access_log,
         )
     return app
+
+
+def _slowest_of(monitor: Monitor) -> Callable[[], Awaitable[list[dict[str, Any]]]]:
+    async def slowest() -> list[dict[str, Any]]:
+        """The 10 slowest query shapes of the last 15 minutes, every process merged."""
+        found = dashboard.db_section(await monitor.merged(900, frozenset({"db"})), [])
+        return list(found["slowest"])
+
+    return slowest
 
 
 def app_from_env() -> FastAPI:

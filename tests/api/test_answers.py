@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -22,14 +23,17 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from barberpro.alerts import answers as alerts_answers
-from barberpro.analytics import acks
+from barberpro.analytics import acks, identity_router, reports
 from barberpro.analytics import answers as analytics_answers
 from barberpro.api.answers import documented
 from barberpro.app import create_app
+from barberpro.argentina.timezone import ART
 from barberpro.config import Settings
 from barberpro.monitoring import answers as monitoring_answers
+from barberpro.optimization import answers as optimization_answers
 from barberpro.payments import answers as payments_answers
 from barberpro.payments.mercadopago.sandbox import Sandbox
+from barberpro.report import answers as report_answers
 from tests.analytics.generate import chunks, generate
 
 AppFactory = Callable[..., Any]
@@ -37,6 +41,10 @@ API = "/api/v1"
 ADMIN = {"Authorization": "Bearer admin-secret"}
 TOKENS: dict[str, Any] = {"admin_token": "admin-secret", "ingest_token": "ingest-secret"}
 SECRET = "answers-webhook-secret"
+DASHBOARD = f"{API}/analytics/dashboard"
+BI = f"{API}/analytics/business-intelligence"
+LAUNCH = f"{API}/monitoring/launch-report"
+CACHE = f"{API}/optimization/cache/{{route}}"  # the template of PUT and DELETE
 
 # (method, path template, status) -> the model of that answer, for every JSON answer.
 ANSWERS: dict[tuple[str, str, int], Any] = {
@@ -62,6 +70,17 @@ ANSWERS: dict[tuple[str, str, int], Any] = {
     ("get", f"{API}/payments/dead-letters", 200): payments_answers.DeadLetters,
     ("post", f"{API}/payments/dead-letters/{{row_id}}/retry", 200): payments_answers.Requeued,
     ("get", f"{API}/payments/status", 200): payments_answers.PaymentsStatus,
+    ("post", f"{API}/argentina/identity/validate", 200): identity_router.IdentityCheck,
+    ("get", f"{API}/monitoring/launch-report", 200): report_answers.LaunchReport,
+    ("get", f"{API}/optimization/status", 200): optimization_answers.OptimizationStatus,
+    ("get", f"{API}/optimization/actions", 200): optimization_answers.OptimizationActions,
+    ("get", f"{API}/optimization/index-suggestions", 200): optimization_answers.IndexAdvice,
+    **{
+        (method, f"{API}/optimization/cache/{{route}}", 200): optimization_answers.RouteCacheToggle
+        for method in ("put", "delete")
+    },
+    ("post", f"{API}/optimization/emergency", 200): optimization_answers.EmergencyToggle,
+    ("get", f"{API}/optimization/errors", 200): optimization_answers.UnhandledErrors,
 }
 # Answers that are not JSON: (method, path, status) -> media type.
 NOT_JSON = {
@@ -69,6 +88,10 @@ NOT_JSON = {
     ("get", f"{API}/metrics", 200): "text/plain",
     ("delete", f"{API}/monitoring/alerts/silences/{{silence_id}}", 204): None,
 }
+# JSON answers also documented in another media type (a query parameter chooses it): the media
+# types besides application/json. Listed so that neither the JSON model nor the alternative can
+# go missing from the document unnoticed.
+ALSO_AS = {("get", f"{API}/monitoring/launch-report", 200): {"text/html"}}
 
 
 def check(answer: httpx.Response, template: str | None = None) -> Any:
@@ -156,6 +179,7 @@ def test_openapi_names_the_model_each_answer_is_checked_against(spec: dict[str, 
     """ANSWERS and /openapi.json name the same model for the same answers, no more, no less."""
     named: dict[tuple[str, str, int], set[str]] = {}
     other: dict[tuple[str, str, int], str | None] = {}
+    also: dict[tuple[str, str, int], set[str]] = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for status, answer in operation["responses"].items():
@@ -165,10 +189,13 @@ def test_openapi_names_the_model_each_answer_is_checked_against(spec: dict[str, 
                 content = answer.get("content", {})
                 if "application/json" in content:
                     named[key] = _titles(content["application/json"]["schema"])
+                    if alternatives := set(content) - {"application/json"}:
+                        also[key] = alternatives
                 else:
                     other[key] = next(iter(content), None)
     assert named == {key: {m.__name__ for m in _models(model)} for key, model in ANSWERS.items()}
     assert other == NOT_JSON
+    assert also == ALSO_AS
 
 
 def test_the_documented_schemas_are_the_models(spec: dict[str, Any]) -> None:
@@ -241,6 +268,28 @@ async def test_ingestion_answers_fit_their_models(app_factory: AppFactory) -> No
     assert outcomes == ["stored", "stored", "conflict", "invalid", "invalid"]
 
 
+async def test_identity_answers_fit_their_model(app_factory: AppFactory) -> None:
+    """Valid and invalid DNIs, CUITs (person, company, international) and CUILs."""
+    numbers = [
+        ("DNI", "12.345.678"),
+        ("DNI", "12"),
+        ("CUIT", "20-12345678-6"),
+        ("CUIT", "30-50001091-2"),
+        ("CUIT", "55-00000019-0"),
+        ("CUIT", "20-12345678-0"),
+        ("CUIL", "30-50001091-2"),
+    ]
+    async with app_factory(**TOKENS) as client:
+        for kind, number in numbers:
+            answer = await client.post(
+                f"{API}/argentina/identity/validate",
+                json={"type": kind, "number": number},
+                headers=ADMIN,
+            )
+            assert answer.status_code == 200, answer.text
+            check(answer)
+
+
 # -- reports -------------------------------------------------------------------------------------
 
 
@@ -295,6 +344,65 @@ async def test_report_answers_fit_their_models(app_factory: AppFactory) -> None:
         "referral_channels",
         "peak_hours",
     }
+
+
+async def test_launch_report_answers_fit_their_model(app_factory: AppFactory) -> None:
+    """The launch report of today (requests, webhooks, alerts, optimization actions), of a day
+    of the seeded stream (its business figures) and of a day nothing happened."""
+    settings = {**TOKENS, "alert_rules": RULES, "alert_interval_s": 0.05}
+    began = datetime.now(UTC).astimezone(ART).date()
+    async with app_factory(**settings) as client:
+        await _ingest_stream(client, users=30, anonymous=10)
+        for status in ("success", "failure", "failure"):
+            report = {
+                "provider": "mercadopago",
+                "event_type": "payment.updated",
+                "status": status,
+                "processing_ms": 12.5,
+                "notification_id": str(uuid.uuid4()),
+            }
+            check(
+                await client.post(f"{API}/monitoring/webhook/payment", json=report, headers=ADMIN)
+            )
+        toggled = await client.put(f"{API}/optimization/cache{DASHBOARD}", headers=ADMIN)
+        check(toggled, CACHE)
+        for _ in range(25):  # a read route worth caching
+            check(await client.get(DASHBOARD, headers=ADMIN))
+
+        async def fired() -> Any:
+            answer = await client.get(f"{API}/monitoring/alerts", headers=ADMIN)
+            return any(a.state == "firing" for a in check(answer).alerts)
+
+        await _until(fired, "a firing alert")
+        await client.app.state.services.ledger.flush()  # type: ignore[attr-defined]
+        today = datetime.now(UTC).astimezone(ART).date()
+        if today != began:
+            pytest.skip("the traffic crossed ART midnight: it is not one day's")
+        reports_of: dict[str, Any] = {}
+        for day in (today.isoformat(), "2026-10-12", "2025-06-15"):
+            answer = await client.get(LAUNCH, params={"date": day}, headers=ADMIN)
+            assert answer.status_code == 200, answer.text
+            reports_of[day] = check(answer)
+        page = await client.get(LAUNCH, params={"format": "html"}, headers=ADMIN)
+    assert page.headers["content-type"].startswith("text/html")
+    busy = reports_of[today.isoformat()]
+    assert not busy.empty
+    # The sections' lists and maps met real rows.
+    assert busy.operations.http.routes
+    assert busy.operations.db.slowest
+    assert busy.operations.webhooks.by_provider
+    assert busy.operations.payment_events
+    assert busy.operations.system.samples
+    assert busy.alerts.timeline
+    assert busy.optimization.actions
+    areas = {r.area for r in busy.recommendations}
+    assert areas >= {"scaling", "database_indexes", "cache", "payment_flow"}, areas
+    stream_day = reports_of["2026-10-12"]
+    assert stream_day.business.funnel.breakdowns
+    assert stream_day.business.providers
+    assert stream_day.market.provinces
+    assert {r.area for r in stream_day.recommendations} >= {"user_experience"}
+    assert reports_of["2025-06-15"].empty
 
 
 # -- monitoring and alerts -----------------------------------------------------------------------
@@ -377,6 +485,7 @@ async def test_monitoring_and_alert_answers_fit_their_models(app_factory: AppFac
         dashboard = check(await client.get(f"{API}/monitoring/dashboard", headers=ADMIN))
         assert isinstance(dashboard.alerts, alerts_answers.DashboardAlerts)
         assert isinstance(dashboard.payments, payments_answers.PaymentsStatus)
+        assert isinstance(dashboard.optimization, optimization_answers.OptimizationStatus)
         # The sections' lists and maps met real rows.
         assert dashboard.http.routes
         assert dashboard.db.slowest
@@ -435,3 +544,83 @@ async def test_payment_answers_fit_their_models(app_factory: AppFactory) -> None
         retried = await client.post(template.format(row_id=letters.items[0].id), headers=ADMIN)
         check(retried, template)
         check(await client.get(f"{API}/payments/status", headers=ADMIN))
+
+
+# -- optimization --------------------------------------------------------------------------------
+
+SLOW = "SELECT * FROM answers_t WHERE a = ? AND b > ? ORDER BY c"
+
+
+async def _slow_statement(client: httpx.AsyncClient) -> None:
+    """A table without an index but its key, and a statement on it the monitoring measured as
+    the slowest by far: the index advisor has something to propose."""
+    services = client.app.state.services  # type: ignore[attr-defined]
+    sqlite = services.engine.dialect.name == "sqlite"
+    rows = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+        "SELECT i % 100, i, i % 37 FROM n"
+        if sqlite
+        else "SELECT i % 100, i, i % 37 FROM generate_series(1, 2000) AS i"
+    )
+    key = "INTEGER PRIMARY KEY" if sqlite else "SERIAL PRIMARY KEY"
+    async with services.engine.begin() as conn:
+        await conn.exec_driver_sql(f"CREATE TABLE answers_t (id {key}, a INT, b INT, c INT)")
+        await conn.exec_driver_sql(f"INSERT INTO answers_t (a, b, c) {rows}")
+    services.monitor.ring.record(("db", SLOW, "select"), 900.0)
+
+
+async def test_optimization_answers_fit_their_models(
+    app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status before and after the engine's rounds, cache toggles, forced and released
+    emergency mode, the audited actions, index advice and an unhandled error's group."""
+    settings = {**TOKENS, "optimization_interval_s": 0.05}
+    async with app_factory(**settings) as client:
+        check(await client.get(f"{API}/optimization/status", headers=ADMIN))
+
+        async def measured() -> Any:
+            answer = check(await client.get(f"{API}/optimization/status", headers=ADMIN))
+            return answer if answer.rounds and answer.pressure.signal else None
+
+        status = await _until(measured, "a round of the engine")
+        assert status.leading
+        assert status.healing is not None
+        assert check(await client.get(f"{API}/optimization/errors", headers=ADMIN)).groups == []
+
+        async def failing(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("the dashboard failed on purpose")
+
+        monkeypatch.setattr(reports, "dashboard", failing)
+        lenient = httpx.ASGITransport(app=client.app, raise_app_exceptions=False)  # type: ignore[attr-defined]
+        async with httpx.AsyncClient(transport=lenient, base_url="http://test") as other:
+            assert (await other.get(DASHBOARD, headers=ADMIN)).status_code == 500
+        monkeypatch.undo()
+        errors = check(await client.get(f"{API}/optimization/errors", headers=ADMIN))
+        assert [(g.route, g.exception) for g in errors.groups] == [(DASHBOARD, "RuntimeError")]
+
+        check(await client.put(f"{API}/optimization/cache{DASHBOARD}", headers=ADMIN), CACHE)
+        body = {"reason": "checking the answers"}
+        check(await client.put(f"{API}/optimization/cache{BI}", json=body, headers=ADMIN), CACHE)
+        off = await client.request("DELETE", f"{API}/optimization/cache{BI}", headers=ADMIN)
+        assert check(off, CACHE).enabled is False
+        forced = {"enabled": True, "reason": "checking the answers", "stage": 1}
+        emergency = f"{API}/optimization/emergency"
+        assert check(await client.post(emergency, json=forced, headers=ADMIN)).forced
+        status = check(await client.get(f"{API}/optimization/status", headers=ADMIN))
+        assert status.emergency.forced
+        assert all(c.on for c in status.caches.values())
+        released = {"enabled": False, "reason": "done checking"}
+        assert check(await client.post(emergency, json=released, headers=ADMIN)).stage == 0
+        check(await client.get(f"{API}/optimization/status", headers=ADMIN))
+        actions = check(await client.get(f"{API}/optimization/actions", headers=ADMIN))
+        assert {a.kind for a in actions.actions} >= {"route_cache", "emergency"}
+        assert any(a.trigger for a in actions.actions)
+        only = {"kind": "route_cache", "limit": "2"}
+        check(await client.get(f"{API}/optimization/actions", params=only, headers=ADMIN))
+
+        await _slow_statement(client)
+        advice = check(await client.get(f"{API}/optimization/index-suggestions", headers=ADMIN))
+        dialect = client.app.state.services.engine.dialect.name  # type: ignore[attr-defined]
+    shape = {"sqlite": optimization_answers.SqliteIndexAdvice}
+    assert isinstance(advice, shape.get(dialect, optimization_answers.PostgresIndexAdvice))
+    assert [(s.table, s.columns) for s in advice.suggestions] == [("answers_t", ["a", "b"])]

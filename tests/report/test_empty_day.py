@@ -49,7 +49,8 @@ def test_the_json_says_the_day_is_empty(empty: Empty) -> None:
     assert report["date"] == "2025-06-15"
     assert report["empty"] is True
     assert report["summary"] == (
-        "Nothing was recorded on 2025-06-15: no requests, no funnel, no payments, no alerts."
+        "Nothing was recorded on 2025-06-15: no requests, no funnel, no payments, no alerts, "
+        "no optimization actions."
     )
     assert report["recommendations"] == []
     ops = report["operations"]

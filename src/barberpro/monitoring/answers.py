@@ -14,6 +14,7 @@ from pydantic import Field
 
 from barberpro.alerts.answers import DashboardAlerts
 from barberpro.api.answers import Answer
+from barberpro.optimization.answers import OptimizationStatus
 from barberpro.payments.answers import PaymentsStatus
 
 Verdict = Literal["ok", "degraded", "critical"]
@@ -222,6 +223,9 @@ class MonitoringDashboard(Answer):
     )
     payments: PaymentsStatus | SectionFailed | None = Field(
         default=None, description="Absent when the payments are not running."
+    )
+    optimization: OptimizationStatus | SectionFailed | None = Field(
+        default=None, description="The optimization engine's state; absent when not wired."
     )
 
 

@@ -18,11 +18,14 @@ from barberpro.analytics.range import Range
 from barberpro.argentina.timezone import art_day_bounds, iso_utc, to_micros
 from barberpro.config import Settings
 from barberpro.monitoring.ledger import read_day
+from barberpro.optimization import audit
 from barberpro.report import advice
 from barberpro.report.operations import Thresholds, operations
 
 #: The alert transitions a report lists at most (the newest are kept).
 MAX_ALERT_EVENTS = 1000
+#: The optimization engine's actions a report lists at most.
+MAX_ACTIONS = 500
 #: Barbers on the report's leaderboard.
 LEADERBOARD = 20
 
@@ -83,6 +86,13 @@ def _alerts(entries: list[store.HistoryEntry]) -> dict[str, Any]:
     return {"fired_by_severity": dict(sorted(fired.items())), "timeline": timeline}
 
 
+def _count_by(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for row in rows:
+        found[row[field]] = found.get(row[field], 0) + 1
+    return dict(sorted(found.items()))
+
+
 def _health(ops: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]:
     fired = alerts["fired_by_severity"]
     status = "critical" if fired.get("critical") else "degraded" if fired else "ok"
@@ -130,12 +140,19 @@ async def launch_report(sources: Sources, day: date, *, now: float | None = None
     alerts = _alerts(
         await store.history(sources.engine, limit=MAX_ALERT_EVENTS, since=start_s, until=end_s)
     )
+    decided = await audit.listed(sources.engine, limit=MAX_ACTIONS, since=start_s, until=end_s)
+    optimization = {
+        "actions": list(reversed(decided)),
+        "by_kind": _count_by(decided, "kind"),
+        "by_state": _count_by(decided, "state"),
+    }
     business = {k: v for k, v in bi.items() if k not in ("market", "recommendations", "range")}
     empty = (
         not ops["http"]["requests"]
         and not bi["funnel"]["units"]
         and not bi["revenue"]["payments_approved"]
         and not alerts["timeline"]
+        and not decided
     )
     return {
         "date": day.isoformat(),
@@ -144,7 +161,7 @@ async def launch_report(sources: Sources, day: date, *, now: float | None = None
         "empty": empty,
         "summary": (
             f"Nothing was recorded on {day.isoformat()}: no requests, no funnel, no payments, "
-            "no alerts."
+            "no alerts, no optimization actions."
             if empty
             else None
         ),
@@ -154,6 +171,7 @@ async def launch_report(sources: Sources, day: date, *, now: float | None = None
         "market": _market(bi),
         "health": _health(ops, alerts),
         "alerts": alerts,
+        "optimization": optimization,
         "recommendations": [] if empty else advice.day7(ops, bi, sources.limits),
         "build_ms": round((time.perf_counter() - started) * 1000, 3),
     }

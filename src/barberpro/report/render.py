@@ -63,7 +63,16 @@ def seconds(value: float | None) -> str:
 
 
 def _evidence(evidence: dict[str, Any]) -> str:
-    return json.dumps(evidence, ensure_ascii=False, indent=1, default=str)
+    """The figures behind a recommendation, one line per figure (nested ones as compact JSON)."""
+    lines = []
+    for key, value in evidence.items():
+        shown = (
+            value
+            if isinstance(value, str)
+            else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        )
+        lines.append(f"{key}: {shown}")
+    return "\n".join(lines)
 
 
 @cache

@@ -14,6 +14,7 @@ from barberpro.api.auth import Role, TokenAuth
 from barberpro.api.responses import JSON
 from barberpro.argentina.timezone import ART
 from barberpro.report import render
+from barberpro.report.answers import LaunchReport
 from barberpro.report.build import Sources, launch_report
 
 
@@ -24,7 +25,11 @@ def build_router(sources: Sources, auth: TokenAuth) -> APIRouter:
     @router.get(
         "/launch-report",
         summary="Launch report of one ART day",
-        responses={200: {"content": {"text/html": {}}}},
+        # The JSON answer's model; format=html answers the printable page instead.
+        response_model=LaunchReport,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        },
     )
     async def report(
         day: Annotated[

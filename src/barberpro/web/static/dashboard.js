@@ -134,6 +134,40 @@
       setFigure("payments.circuit", pay.circuit.state, pay.circuit.state === "closed" ? "ok" : "critical");
       setFigure("payments.dead_letters", fmt.int(pay.dead_letters), pay.dead_letters ? "warning" : "");
     }
+    renderOptimization(d.optimization);
+  }
+
+  // -- the optimization engine -------------------------------------------------------------
+  function renderOptimization(o) {
+    if (!o || o.error) {
+      setFigure("optimization.emergency", "unavailable");
+      return;
+    }
+    const e = o.emergency;
+    setFigure("optimization.emergency", e.stage ? `stage ${e.stage}${e.forced ? " (forced)" : ""}` : "off",
+      e.stage === 2 ? "critical" : e.stage === 1 ? "warning" : "ok");
+    const p = o.pressure || {};
+    setFigure("optimization.pressure", p.pressure === undefined ? "-" : `${fmt.num(p.pressure)} (${p.signal})`);
+    setFigure("optimization.limit", `${fmt.int(o.limiter.limit)}, ${fmt.int(o.limiter.shed)} shed`);
+    const on = Object.entries(o.caches).filter(([, c]) => c.on).map(([r]) => r.replace("/api/v1", ""));
+    setFigure("optimization.caches", on.length ? on.join(", ") : "none");
+    setFigure("optimization.leading", o.leading ? "this instance" : "another instance");
+  }
+  async function loadActions() {
+    const a = await api("/api/v1/optimization/actions?limit=8");
+    const list = $("actions");
+    list.replaceChildren(...a.actions.map((x) => {
+      const li = document.createElement("li");
+      const at = new Date(x.decided_at).toLocaleTimeString("es-AR", { timeZone: ART, hour12: false });
+      li.textContent = `${at} ${x.kind} ${x.move} ${x.target}: ${x.state}${x.verdict_reason ? ` (${x.verdict_reason})` : ""}`;
+      return li;
+    }));
+    if (!a.actions.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = "The engine has taken no action yet.";
+      list.replaceChildren(li);
+    }
   }
 
   // -- alerts ----------------------------------------------------------------------------
@@ -241,7 +275,7 @@
     const range = chosenRange();
     state.biAt = Date.now();
     state.biPending = api(`/api/v1/analytics/business-intelligence?from=${range.from}&to=${range.to}&providers=10`)
-      .then((bi) => { state.bi = bi; renderBusiness(bi); updated(); })
+      .then((bi) => { state.bi = bi; renderBusiness(bi); updated(); return loadActions(); })
       .finally(() => { state.biPending = null; });
     return state.biPending;
   }
@@ -297,7 +331,7 @@
     $("board").hidden = false;
     $("controls").hidden = false;
     renderOperations(ops);
-    await Promise.all([loadBusiness(true), loadAlerts()]);
+    await Promise.all([loadBusiness(true), loadAlerts(), loadActions()]);
     document.body.dataset.readyMs = String(performance.now());
     document.body.dataset.ready = "true";
     connect();
