@@ -53,7 +53,7 @@ def request_for(kind: str, rng: random.Random) -> tuple[str, str, dict[str, str]
         session = f"s-{rng.randrange(50_000)}"
         route, body = rng.choice(
             (
-                ("session/start", {"session_id": session, "device_type": "mobile"}),
+                ("session/start", {"session_id": session}),
                 ("action", {"session_id": session, "action": "view_provider"}),
                 ("funnel", {"session_id": session, "step": rng.randint(1, 3)}),
             )
@@ -218,7 +218,6 @@ def main() -> int:
         "admin_token": TOKEN,
         "mp_webhook_secret": SECRET,
         "mp_worker_enabled": "false",
-        "optimization_interval_s": "1",
     }
     try:
         # Without: the engine off, so that it cannot enter emergency mode by itself.
