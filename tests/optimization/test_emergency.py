@@ -30,15 +30,19 @@ def test_priority_classes() -> None:
 
 
 def test_stage_2_holds_each_class_to_its_share_of_the_limit() -> None:
-    """Stage 2: reports never, dashboards under 80% of the limit, ingestion under all of it,
+    """Stage 2: reports never, dashboards under half of the limit, ingestion under all of it,
     critical always; under stage 2 everything starts."""
     limiter = Limiter(initial=10, lo=1, hi=100)
-    limiter.in_flight = 8
+    limiter.in_flight = 9
     assert limiter.admits(Priority.CRITICAL, 2)
     assert limiter.admits(Priority.INGEST, 2)
+    limiter.in_flight = 10
+    assert not limiter.admits(Priority.INGEST, 2)
+    assert limiter.admits(Priority.CRITICAL, 2)
+    limiter.in_flight = 5
     assert not limiter.admits(Priority.DASHBOARD, 2)
     assert not limiter.admits(Priority.REPORT, 2)
-    limiter.in_flight = 7
+    limiter.in_flight = 4
     assert limiter.admits(Priority.DASHBOARD, 2)
     assert all(limiter.admits(p, stage) for p in Priority for stage in (0, 1))
 

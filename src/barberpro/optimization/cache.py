@@ -23,9 +23,11 @@ from cashews import Cache
 
 from barberpro.optimization.decisions import adaptive_ttl
 
-#: The routes a cache may serve: read reports, the same for every caller of a role.
+#: The routes a cache may serve: read reports, the same for every caller of a role (the
+#: monitoring dashboard too: under write load its lifetime is the 2 s minimum).
 CACHEABLE: frozenset[str] = frozenset(
     {
+        "/api/v1/monitoring/dashboard",
         "/api/v1/analytics/dashboard",
         "/api/v1/analytics/business-intelligence",
         "/api/v1/monitoring/launch-report",

@@ -4,7 +4,7 @@ Classes, from never shed to shed first: health and MercadoPago webhooks (``criti
 ingestion (``ingest``), dashboards (``dashboard``), business intelligence and reports
 (``report``). Stage 1 serves the cacheable reports from the cache (stored or stale answers),
 computing only what is not stored; stage 2 serves the stored answers and sheds every other
-report, and holds everything but the critical class to the Gradient2 limit, dashboards at 80% of
+report, and holds everything but the critical class to the Gradient2 limit, dashboards at half of
 it, ingestion at all of it.
 
 The limit learns from the requests it lets through: a short and a long average of their
@@ -89,7 +89,7 @@ class Limiter:
             return True
         if priority is Priority.REPORT:
             return False
-        share = 0.8 if priority is Priority.DASHBOARD else 1.0
+        share = 0.5 if priority is Priority.DASHBOARD else 1.0
         return self.in_flight < self.limit * share
 
     def sample(self, seconds: float) -> None:
