@@ -39,7 +39,7 @@ from barberpro.monitoring.ledger import OpsLedger
 from barberpro.monitoring.middleware import MonitoringMiddleware
 from barberpro.monitoring.service import Monitor, MonitorConfig
 from barberpro.monitoring.signals import MonitorSignals
-from barberpro.monitoring.windows import Key
+from barberpro.monitoring.windows import SLOT_S, Key
 from barberpro.optimization import router as optimization_router
 from barberpro.optimization.metrics import OptimizationCollector
 from barberpro.optimization.middleware import OptimizationMiddleware
@@ -156,6 +156,12 @@ def create_app(settings: Settings) -> FastAPI:
         lag = max((float(p["system"].get("loop_lag_ms", 0.0)) for p in lives), default=0.0)
         return {"memory_percent": await monitor.memory_percent(), "loop_lag_ms": lag}
 
+    async def instance_memory() -> float:
+        """This instance's memory share: its workers' shares added up."""
+        lives = await monitor.live_all()
+        own = [p for p in lives if p.get("instance") == monitor.config.instance]
+        return sum(float(p["system"]["memory_percent"]) for p in own)
+
     optimization = optimization_parts.build(
         settings,
         db=engine,
@@ -163,7 +169,8 @@ def create_app(settings: Settings) -> FastAPI:
         owner=monitor.process_id,
         series=series,
         gauges=gauges,
-        memory_percent=lambda: monitor.system.latest.memory_percent,
+        memory_percent=instance_memory,
+        local_series=lambda since: local_series(monitor, since),
         thresholds=sources.limits.as_dict(),
         worker=payments.worker,
         client=payments.client,
@@ -330,6 +337,7 @@ def create_app(settings: Settings) -> FastAPI:
         auth=auth,
         record=lambda route, outcome, ms: monitor.ring.record(("cache", route, outcome), ms),
         errors=optimization.errors,
+        exclude_prefixes=UNTIMED_PREFIXES,
     )
     if monitor.config.enabled:
         # Added last, so it is the outermost user middleware and times everything inside.
@@ -340,6 +348,20 @@ def create_app(settings: Settings) -> FastAPI:
             access_log=settings.access_log,
         )
     return app
+
+
+def local_series(monitor: Monitor, since: float) -> dict[Key, Stat]:
+    """This process's own series of the slots from ``since`` on (no other process's)."""
+    found: dict[Key, Stat] = {}
+    for slot, series in monitor.ring.slots():
+        if (slot + 1) * SLOT_S <= since:
+            continue
+        for key, stat in series.items():
+            into = found.get(key)
+            if into is None:
+                into = found[key] = Stat(stat.edges)
+            into.merge(stat)
+    return found
 
 
 def _slowest_of(monitor: Monitor) -> Callable[[], Awaitable[list[dict[str, Any]]]]:

@@ -160,10 +160,14 @@ class OpsLedger:
                 )
             await conn.execute(ops_hours.insert(), rows)
         # An hour the ring no longer reaches is complete once written: forget it.
-        oldest_kept = min((_hour_of(slot) for slot, _ in self._ring.slots()), default=hour_now)
+        # Never past the hour this flush began in: the ring may have moved on meanwhile, and an
+        # hour's series and samples are forgotten together or not at all.
+        oldest_kept = min(
+            min((_hour_of(slot) for slot, _ in self._ring.slots()), default=hour_now), hour_now
+        )
         for hour in [h for h in self._hours if h < oldest_kept]:
             del self._hours[hour]
-        for hour in [h for h in self._samples if h < min(oldest_kept, hour_now)]:
+        for hour in [h for h in self._samples if h < oldest_kept]:
             del self._samples[hour]
         return len(rows)
 

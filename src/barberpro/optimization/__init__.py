@@ -63,7 +63,8 @@ def build(
     owner: str,
     series: Callable[[float], Awaitable[Mapping[Key, Stat]]],
     gauges: Callable[[], Awaitable[dict[str, float]]],
-    memory_percent: Callable[[], float],
+    memory_percent: Callable[[], Awaitable[float]],
+    local_series: Callable[[float], Mapping[Key, Stat]],
     thresholds: Mapping[str, float],
     worker: Any = None,
     client: Any = None,
@@ -72,7 +73,8 @@ def build(
     """Return the engine's parts for ``settings``.
 
     ``series(window_s)`` gives every process's merged series, ``gauges()`` the fleet's memory
-    and loop lag, ``memory_percent()`` this process's memory share; ``thresholds`` the alert
+    and loop lag, ``memory_percent()`` this instance's memory share (its workers added up),
+    ``local_series(since)`` this process's own series since a time; ``thresholds`` the alert
     rules' (p95 warning and critical, memory).
     """
     toggles = Toggles(kv)
@@ -102,8 +104,16 @@ def build(
         found = await series(config.window_s)
         return sum(stat.count for key, stat in found.items() if key[0] == kind)
 
-    async def db_failures() -> int:
-        return await window_count("db_conn_fail")
+    async def db_failures(since: float) -> int:
+        """This process's connection failures in the window, after ``since``."""
+        start = max(since, time.time() - config.window_s)
+        found = local_series(start)
+        return sum(stat.count for key, stat in found.items() if key[0] == "db_conn_fail")
+
+    async def shrink() -> None:
+        # Only an in-process store frees this process's memory; Redis is every instance's.
+        if cache.in_process:
+            await cache.clear()
 
     async def pool_waits() -> int:
         return await window_count("db_pool_saturated")
@@ -115,7 +125,7 @@ def build(
         memory_percent=memory_percent,
         db_failures=db_failures,
         pool_waits=pool_waits,
-        shrink=cache.clear,
+        shrink=shrink,
         worker=worker,
         client=client,
         dry_run=config.dry_run,

@@ -24,10 +24,13 @@ from typing import Any
 
 import orjson
 import sqlglot
+import structlog
 from sqlalchemy import inspect
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlglot import exp
+
+log = structlog.get_logger(__name__)
 
 MIN_COST_GAIN = 0.5
 
@@ -187,7 +190,11 @@ async def advise(engine: AsyncEngine, statements: Sequence[dict[str, Any]]) -> l
                         if (table, columns) in seen or covered(columns, existing):
                             continue
                         seen.add((table, columns))
-                        checked = await _check(conn, dialect, sql, table, columns)
+                        try:
+                            checked = await _checked(conn, dialect, sql, table, columns)
+                        except Exception as exc:  # a shape the planner cannot take as it is
+                            log.info("index advice: candidate skipped", error=repr(exc)[:200])
+                            continue
                         if checked is not None:
                             found.append(
                                 {
@@ -228,6 +235,17 @@ def _best_per_statement(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if held is None or _score(item) > _score(held):
             best[key] = item
     return list(best.values())
+
+
+async def _checked(
+    conn: AsyncConnection, dialect: str, sql: str, table: str, columns: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """:func:`_check` inside a savepoint on PostgreSQL, so that a failing statement does not
+    abort the pinned connection's transaction for the next candidates."""
+    if dialect != "postgresql":
+        return await _check(conn, dialect, sql, table, columns)
+    async with conn.begin_nested():
+        return await _check(conn, dialect, sql, table, columns)
 
 
 async def _check(

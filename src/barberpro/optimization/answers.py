@@ -26,7 +26,7 @@ ActionKind = Literal[
     "pool_size",
     "mp_concurrency",
 ]
-ActionState = Literal["recorded", "measuring", "done", "kept", "rolled_back"]
+ActionState = Literal["recorded", "measuring", "done", "kept", "rolled_back", "inconclusive"]
 #: A value the engine measured: a count, a duration, a name, a plan's lines.
 Figure = int | float | str | bool | list[str] | None
 

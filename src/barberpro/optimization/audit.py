@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from barberpro.argentina.timezone import iso_utc
@@ -144,3 +144,19 @@ async def listed(
         query = query.where(actions.c.decided_at < _us(until))
     async with engine.connect() as conn:
         return [_answer(row) for row in await conn.execute(query)]
+
+
+async def counts(engine: AsyncEngine, *, since: float, until: float) -> dict[str, dict[str, int]]:
+    """Return the actions decided in [since, until) counted by kind and by state (all of them,
+    however many a listing would show)."""
+    found: dict[str, dict[str, int]] = {"by_kind": {}, "by_state": {}}
+    async with engine.connect() as conn:
+        for name, column in (("by_kind", actions.c.kind), ("by_state", actions.c.state)):
+            query = (
+                select(column, func.count())
+                .where(actions.c.decided_at >= _us(since), actions.c.decided_at < _us(until))
+                .group_by(column)
+                .order_by(column)
+            )
+            found[name] = {str(value): int(n) for value, n in await conn.execute(query)}
+    return found

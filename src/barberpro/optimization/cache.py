@@ -77,6 +77,7 @@ class RouteCache:
     ) -> None:
         self.store = Cache()
         self.store.setup(url)
+        self.in_process = url.startswith("mem://")
         self.base_ttl_s, self.min_ttl_s, self.max_ttl_s = base_ttl_s, min_ttl_s, max_ttl_s
         self.stale_s = stale_s
         self.beta = beta
@@ -145,6 +146,10 @@ class RouteCache:
     async def lock(self, key: str, owner: str, *, hold_s: float) -> bool:
         """Take the recomputation lock of ``key``: True for the one caller that gets it."""
         return bool(await self.store.set_lock(f"{key}:lock", owner, expire=max(1.0, hold_s)))
+
+    async def held(self, key: str) -> bool:
+        """True when somebody holds the recomputation lock of ``key``."""
+        return bool(await self.store.is_locked(f"{key}:lock"))
 
     async def unlock(self, key: str, owner: str) -> None:
         """Give the lock back."""

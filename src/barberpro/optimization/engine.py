@@ -75,6 +75,7 @@ class EngineConfig:
     auto_index: bool = False
     index_every_s: float = 600.0  # the advisor runs ANALYZE: not every round
     index_gain: float = 0.05  # an index must lower its queries' p95 by this much to stay
+    judge_within_s: float = 600.0  # an action still short of its sample then is inconclusive
     cache: CacheLimits = field(default_factory=CacheLimits)
     pressure: PressureLimits = field(default_factory=PressureLimits)
     stages: StageLimits = field(default_factory=StageLimits)
@@ -162,7 +163,8 @@ class Optimizer:
         await self._judge(now, series)
         await self._caches(now, series)
         await self._emergency(now)
-        await self._auto_index(now)
+        if self.config.auto_index and await self.kv.acquire(LOCK, self.owner, lease):
+            await self._auto_index(now, series)
 
     async def act(self, action: audit.Action, *, now: float, judged: bool) -> str:
         """Record ``action`` (to be judged after the settling period when ``judged``).
@@ -198,6 +200,18 @@ class Optimizer:
                 before, after, min_samples=self.config.min_samples, required_gain=gain
             )
             if verdict is Verdict.WAITING:
+                if now - row["settle_at"] / 1_000_000 < self.config.judge_within_s:
+                    continue
+                await audit.judged(
+                    self.db,
+                    row["action_id"],
+                    state="inconclusive",
+                    after={"p95_ms": after.p95_ms, "requests": after.count},
+                    reason=f"{reason} within {self.config.judge_within_s:g} s: kept, unjudged",
+                    change=None,
+                    cooldown_until=None,
+                    now=now,
+                )
                 continue
             measured |= {"p95_ms": after.p95_ms, "requests": after.count}
             cooldown = None
@@ -217,6 +231,10 @@ class Optimizer:
 
     async def _undo(self, row: Mapping[str, Any], trigger: Mapping[str, Any], reason: str) -> None:
         if row["kind"] == "route_cache":
+            await self.toggles.refresh()
+            latest = self.toggles.caches.get(row["target"])
+            if latest is not None and latest.by == "api":
+                return  # a person set it since: theirs stands
             await self.toggles.set_cache(
                 row["target"], enabled=False, by=self.owner, reason=f"rolled back: {reason}"
             )
@@ -226,7 +244,7 @@ class Optimizer:
 
     # -- indexes -------------------------------------------------------------------------------
 
-    async def _auto_index(self, now: float) -> None:
+    async def _auto_index(self, now: float, series: Mapping[Key, Stat]) -> None:
         if not self.config.auto_index or self.advise is None:
             return
         if self.last_index_at is not None and now - self.last_index_at < self.config.index_every_s:
@@ -237,10 +255,12 @@ class Optimizer:
             target = f"{item['table']}({', '.join(item['columns'])})"
             if ("index", target) in cooling:
                 continue
+            # Before, over the window the after-measurement will use: like with like.
+            before = fingerprint_measure(series, item["fingerprint"])
             trigger: dict[str, Any] = {
                 "fingerprint": item["fingerprint"],
-                "p95_ms": item.get("p95_ms"),
-                "requests": item.get("count") or 0,
+                "p95_ms": before.p95_ms,
+                "requests": before.count,
                 "index": advisor.index_name(item["table"], item["columns"]),
                 **{
                     k: item[k]
@@ -300,6 +320,10 @@ class Optimizer:
             )
             await self.act(action, now=now, judged=move is Move.ENABLE)
             if not self.config.dry_run:
+                await self.toggles.refresh()
+                latest = self.toggles.caches.get(route)
+                if latest is not None and latest.by == "api":
+                    continue  # a person set it meanwhile: theirs stands
                 await self.toggles.set_cache(
                     route, enabled=move is Move.ENABLE, by=self.owner, reason=reason
                 )
@@ -312,7 +336,7 @@ class Optimizer:
         current = self.toggles.emergency
         if current.forced:
             return
-        window = max(self.config.interval_s, 10.0)
+        window = max(self.config.interval_s, 20.0)  # at least one full 10-second slot
         p95, _count = overall_p95(await self.series(window))
         gauges = await self.gauges()
         load, signal = pressure(
@@ -335,6 +359,9 @@ class Optimizer:
         after = emergency_step(before, load, now=now, limits=self.config.stages)
         self.emergency = after
         if after.stage == before.stage:
+            return
+        await self.toggles.refresh()  # a person may have forced it meanwhile: theirs stands
+        if self.toggles.emergency.forced:
             return
         reason = (
             f"pressure {load:.2f} from {signal} held for {self.config.stages.windows_to_enter} "

@@ -52,8 +52,8 @@ class Healer:
         db: AsyncEngine,
         owner: str,
         record: Record,
-        memory_percent: Callable[[], float],
-        db_failures: Callable[[], Awaitable[int]],
+        memory_percent: Callable[[], Awaitable[float]],
+        db_failures: Callable[[float], Awaitable[int]],
         pool_waits: Callable[[], Awaitable[int]],
         shrink: Callable[[], Awaitable[None]],
         worker: Any = None,
@@ -79,6 +79,7 @@ class Healer:
         self.clock = clock
         self.rand = rand
         self.last_trim_at: float | None = None
+        self._healed_at = float("-inf")
         self.last_trim: dict[str, Any] | None = None
         self.database: dict[str, Any] = {
             "state": "ok",
@@ -98,14 +99,16 @@ class Healer:
         )
 
     async def round(self, now: float) -> None:
-        """Run every rule once."""
-        await self._memory(now)
-        await self._database(now)
-        await self._pool()
-        await self._mercadopago()
+        """Run every rule once; one failing (its audit row, say, with the database away) does
+        not keep the others from running."""
+        for rule in (self._memory(now), self._database(now), self._pool(), self._mercadopago()):
+            try:
+                await rule
+            except Exception as exc:
+                log.warning("healing rule failed", error=repr(exc))
 
     async def _memory(self, now: float) -> None:
-        used = self.memory_percent()
+        used = await self.memory_percent()
         if not should_trim(
             used, last_at=self.last_trim_at, now=now, threshold=self.memory_threshold
         ):
@@ -142,7 +145,8 @@ class Healer:
     async def _database(self, now: float) -> None:
         state = self.database
         if state["state"] == "ok":
-            if await self.db_failures() == 0:
+            # Failures of this process since the last reconnection (not the ones it healed).
+            if await self.db_failures(self._healed_at) == 0:
                 return
             state.update(state="reconnecting", attempts=0, next_try_at=now)
         if state["next_try_at"] is not None and now < float(state["next_try_at"]):
@@ -159,6 +163,7 @@ class Healer:
             state.update(attempts=attempts, next_try_at=now + delay, last_error=repr(exc)[:200])
             return
         state.update(state="ok", attempts=0, next_try_at=None)
+        self._healed_at = now
         state["reconnects"] = int(state["reconnects"]) + 1
         await self.record(
             audit.Action(

@@ -22,7 +22,8 @@ def route_window(series: Mapping[Key, Stat], route: str) -> RouteWindow:
     misses = Stat(LATENCY_EDGES_MS)
     hits = 0
     for key, stat in series.items():
-        if key[0] == "http" and key[1] == route and key[2] == "GET":
+        # Answered reads only: a 401, a 422 or a shed 503 says nothing of the route's cost.
+        if key[0] == "http" and key[1] == route and key[2] == "GET" and key[3] == "2xx":
             answers.merge(stat)
         elif key[0] == "cache" and key[1] == route:
             if key[2] == "miss":

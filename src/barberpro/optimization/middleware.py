@@ -81,6 +81,7 @@ class OptimizationMiddleware:
         auth: TokenAuth,
         record: Callable[[str, str, float], None],
         errors: ErrorGroups | None = None,
+        exclude_prefixes: tuple[str, ...] = (),
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -91,12 +92,14 @@ class OptimizationMiddleware:
         self.auth = auth
         self.record = record  # (route, outcome, ms): into the monitoring windows
         self.errors = errors
+        # Held-open requests (Socket.IO's long polling) are neither load nor samples.
+        self.exclude_prefixes = exclude_prefixes
         self.clock = clock
         self.rand = rand
         self.owner = uuid.uuid4().hex
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.exclude_prefixes):
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
@@ -216,7 +219,9 @@ class OptimizationMiddleware:
                 await self._shed(send, stage, priority)
                 return
             locked = await self.cache.lock(key, self.owner, hold_s=30.0)
-            if not locked:
+            # Not locked and yet nobody holds the lock: the store did not answer (Redis away,
+            # its errors swallowed): compute now rather than wait for a peer that is not there.
+            if not locked and await self.cache.held(key):
                 waited = await self._wait_for_peer(key)
                 if waited is not None:
                     await self._serve(send, waited, "HIT")

@@ -86,13 +86,6 @@ def _alerts(entries: list[store.HistoryEntry]) -> dict[str, Any]:
     return {"fired_by_severity": dict(sorted(fired.items())), "timeline": timeline}
 
 
-def _count_by(rows: list[dict[str, Any]], field: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for row in rows:
-        found[row[field]] = found.get(row[field], 0) + 1
-    return dict(sorted(found.items()))
-
-
 def _health(ops: dict[str, Any], alerts: dict[str, Any]) -> dict[str, Any]:
     fired = alerts["fired_by_severity"]
     status = "critical" if fired.get("critical") else "degraded" if fired else "ok"
@@ -143,8 +136,7 @@ async def launch_report(sources: Sources, day: date, *, now: float | None = None
     decided = await audit.listed(sources.engine, limit=MAX_ACTIONS, since=start_s, until=end_s)
     optimization = {
         "actions": list(reversed(decided)),
-        "by_kind": _count_by(decided, "kind"),
-        "by_state": _count_by(decided, "state"),
+        **await audit.counts(sources.engine, since=start_s, until=end_s),
     }
     business = {k: v for k, v in bi.items() if k not in ("market", "recommendations", "range")}
     empty = (

@@ -17,6 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 STATIC = Path(__file__).parent / "static"
+#: The page itself lives outside the static folder: it is served only at /dashboard, with its
+#: headers.
+PAGE = Path(__file__).parent / "dashboard.html"
 PREFIX = "/static/dashboard"
 
 #: Everything from this origin only; no inline script or style, no framing, no plugins.
@@ -48,7 +51,13 @@ def install(app: FastAPI) -> None:
 
     @app.get("/dashboard", include_in_schema=False)
     async def page() -> Response:
-        return FileResponse(STATIC / "dashboard.html", headers=HEADERS)
+        return FileResponse(PAGE, headers=HEADERS)
+
+    @app.post("/dashboard", include_in_schema=False)
+    async def submitted() -> Response:
+        # The sign-in form is handled by the page's script; a browser that submits it anyway
+        # (the script did not load) sends no token (the field has no name): back to the page.
+        return RedirectResponse("/dashboard", status_code=303)
 
     @app.get("/", include_in_schema=False)
     async def index() -> Response:

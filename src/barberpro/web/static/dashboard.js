@@ -184,7 +184,7 @@
     $("alerts-history").replaceChildren(...a.history.map((h) => {
       const li = document.createElement("li");
       const at = new Date(h.at).toLocaleString("es-AR", { timeZone: ART });
-      li.textContent = `${at} ${h.alertname}: ${h.before} → ${h.after}`;
+      li.textContent = `${at} ${h.alertname}: ${h.from} → ${h.to}`;
       return li;
     }));
     if (!a.history.length) {
@@ -275,8 +275,16 @@
     const range = chosenRange();
     state.biAt = Date.now();
     state.biPending = api(`/api/v1/analytics/business-intelligence?from=${range.from}&to=${range.to}&providers=10`)
-      .then((bi) => { state.bi = bi; renderBusiness(bi); updated(); return loadActions(); })
-      .finally(() => { state.biPending = null; });
+      .then((bi) => {
+        const now = chosenRange();
+        if (now.from !== range.from || now.to !== range.to) return null; // the range changed
+        state.bi = bi; renderBusiness(bi); updated(); return loadActions();
+      })
+      .finally(() => {
+        state.biPending = null;
+        const now = chosenRange();
+        if (now.from !== range.from || now.to !== range.to) loadBusiness(true).catch(failed);
+      });
     return state.biPending;
   }
 
@@ -297,7 +305,12 @@
       socket.emit("join", "alerts");
     });
     socket.on("disconnect", () => { $("live").dataset.state = "off"; $("live").textContent = "offline"; });
-    socket.on("connect_error", (err) => { $("live").dataset.state = "off"; $("live").textContent = `offline: ${err.message}`; });
+    socket.on("connect_error", (err) => {
+      $("live").dataset.state = "off";
+      $("live").textContent = `offline: ${err.message}`;
+      // A refused connection is not retried by the client: ask the API, which signs out on 401.
+      if (!socket.active) api("/api/v1/monitoring/dashboard?window=1m").then(renderOperations).catch(failed);
+    });
     socket.on("dashboard", (d) => {
       renderOperations(d);
       updated();
@@ -305,6 +318,14 @@
     });
     socket.on("alert", () => { loadAlerts().catch(failed); });
   }
+
+  // While the live connection is down, the figures are read every POLL_MS instead.
+  const POLL_MS = 10000;
+  setInterval(() => {
+    if (!state.token || (state.socket && state.socket.connected)) return;
+    api("/api/v1/monitoring/dashboard?window=1m").then(renderOperations)
+      .then(() => Promise.all([loadBusiness(true), loadAlerts()])).catch(failed);
+  }, POLL_MS);
 
   // -- signing in and out ----------------------------------------------------------------
   function failed(err) {
@@ -321,6 +342,16 @@
     $("signin").hidden = false;
     $("signin-error").hidden = !reason;
     $("signin-error").textContent = reason ? `Signed out: ${reason}.` : "";
+  }
+  function started(err) {
+    if (err instanceof Refused || !state.token || $("board").hidden) {
+      // Refused, or the token could not even be checked: back to the sign-in with the reason.
+      if (err instanceof Refused) { signOut(err.message); return; }
+      signOut(`could not reach the service (${err.message})`);
+      return;
+    }
+    failed(err); // the token works; a figure failed (a report shed in emergency mode, say)
+    if (!state.socket) connect();
   }
   async function start(token) {
     state.token = token;
@@ -348,12 +379,13 @@
       event.preventDefault();
       const token = $("token").value.trim();
       $("token").value = "";
-      start(token).catch((err) => signOut(err instanceof Refused ? err.message : `${err.message}`));
+      start(token).catch(started);
     });
     $("signout").addEventListener("click", () => signOut(""));
     $("range").addEventListener("change", () => loadBusiness(true).catch(failed));
     $("breakdown").addEventListener("change", renderBreakdown);
     const kept = sessionStorage.getItem(TOKEN_KEY);
-    if (kept) start(kept).catch((err) => signOut(err instanceof Refused ? err.message : `${err.message}`));
+    $("signin").hidden = Boolean(kept);
+    if (kept) start(kept).catch(started);
   });
 })();
