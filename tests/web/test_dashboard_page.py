@@ -212,3 +212,8 @@ def test_the_page_has_a_strict_policy_and_no_inline_script(server: str) -> None:
     for name in ("dashboard.js", "vendor/chart.umd.min.js", "vendor/socket.io.min.js"):
         assert httpx.get(f"{server}/static/dashboard/{name}", timeout=10).status_code == 200
     assert httpx.get(f"{server}/", timeout=10).headers["location"] == "/dashboard"
+    # A form submitted before its script runs must not carry the token in a URL: its field has
+    # no name, and it posts; the page exists only at /dashboard, with its headers.
+    assert 'name="token"' not in html
+    assert 'method="post"' in html
+    assert httpx.get(f"{server}/static/dashboard/dashboard.html", timeout=10).status_code == 404
