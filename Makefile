@@ -37,8 +37,12 @@ DEMO_MINUTES ?= 2
 demo: install
 	$(BIN)/barberpro demo --minutes $(DEMO_MINUTES)
 
+# Two pytest-xdist workers (the machines have two cores); the tests that reach Redis, and the
+# two fuzz runs, each keep to one worker (xdist groups, tests/conftest.py). TEST_WORKERS=0 runs
+# everything in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff format --check src tests bench

@@ -56,6 +56,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.usefixtures("_postgres_available"))
         if item.get_closest_marker("redis"):
             item.add_marker(pytest.mark.usefixtures("_redis_available"))
+        if item.get_closest_marker("redis") or _uses_redis(item):
+            # One Redis database for the whole run: with pytest-xdist (make test runs two
+            # workers) every test that reaches it runs on the same worker, one at a time.
+            item.add_marker(pytest.mark.xdist_group("redis"))
+
+
+def _uses_redis(item: pytest.Item) -> bool:
+    """True when the test's module or the fixtures it asks for reach the Redis server."""
+    names = getattr(item, "fixturenames", ())
+    return "redis_url" in names or "REDIS_URL" in getattr(item.module, "__dict__", {})
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +131,8 @@ def make_settings(database_url: str) -> Callable[..., Settings]:
             # The suite's events carry fixed, reproducible dates from 2001 on; the 400-day
             # default of production is tested on its own (tests/analytics/test_input_rules.py).
             "max_past_days": 36_500,
+            # The optimization engine off unless a test turns it on (tests/server.py says why).
+            "optimization_enabled": False,
         }
         values.update(overrides)
         return Settings(**values)

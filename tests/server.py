@@ -32,6 +32,9 @@ def server_env(**settings: str) -> dict[str, str]:
     ``server_env(database_url=...)`` sets ``BARBERPRO_DATABASE_URL``.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("BARBERPRO_")}
+    # The optimization engine off unless a test turns it on: on a loaded test machine it could
+    # otherwise enter emergency mode and serve a test's reads from its cache.
+    env["BARBERPRO_OPTIMIZATION_ENABLED"] = "false"
     env.update({f"BARBERPRO_{k.upper()}": v for k, v in settings.items()})
     return env
 

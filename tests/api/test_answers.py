@@ -574,7 +574,7 @@ async def test_optimization_answers_fit_their_models(
 ) -> None:
     """Status before and after the engine's rounds, cache toggles, forced and released
     emergency mode, the audited actions, index advice and an unhandled error's group."""
-    settings = {**TOKENS, "optimization_interval_s": 0.05}
+    settings = {**TOKENS, "optimization_enabled": True, "optimization_interval_s": 0.05}
     async with app_factory(**settings) as client:
         check(await client.get(f"{API}/optimization/status", headers=ADMIN))
 

@@ -11,7 +11,9 @@ import pytest
 
 from tests.server import running_server, server_env
 
-pytestmark = pytest.mark.slow
+# Slow, and run on one pytest-xdist worker one after the other: two schemathesis runs at once,
+# each with its own threads, over-commit the two cores.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
 
 ADMIN = "fuzz-admin-token-0123456789abcdef"
 ST = str(Path(sys.executable).with_name("st"))
