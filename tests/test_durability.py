@@ -236,16 +236,21 @@ async def _audit(database_url: str) -> Stored:
 async def test_acknowledged_events_survive_sigkill_exactly_once(database_url: str) -> None:
     """Every event answered 2xx before a SIGKILL is stored once after restart and resends dedup."""
     env = server_env(database_url=database_url, env="development", log_level="warning")
-    ledger = Ledger()
-    killed = asyncio.Event()
-
-    with running_server(env) as server:
-        await asyncio.gather(
-            *(_send_until_killed(server.url, i, killed, ledger) for i in range(CLIENTS)),
-            _kill_when_enough(server.kill, killed, ledger),
-        )
-        assert server.process.returncode is not None, "the server outlived its SIGKILL"
-        output = server.output()
+    # A kill that caught no request in flight tested nothing (on a loaded machine the batch out
+    # can be answered just before it): that trial is run again, up to three times, on the same
+    # database (every trial's events are checked below for being stored once).
+    for _trial in range(3):
+        ledger = Ledger()
+        killed = asyncio.Event()
+        with running_server(env) as server:
+            await asyncio.gather(
+                *(_send_until_killed(server.url, i, killed, ledger) for i in range(CLIENTS)),
+                _kill_when_enough(server.kill, killed, ledger),
+            )
+            assert server.process.returncode is not None, "the server outlived its SIGKILL"
+            output = server.output()
+        if ledger.cut_off:
+            break
 
     acked_ids = {event_id for sent in ledger.acked for event_id in sent.event_ids}
     assert not ledger.unexpected, f"not acks before the kill: {ledger.unexpected[:5]}\n{output}"
