@@ -15,6 +15,7 @@ import pytest
 from barberpro.analytics import reports
 from barberpro.app import create_app
 from barberpro.config import Settings
+from tests.monitoring.conftest import settings_for as monitoring_settings
 
 ADMIN = "admin-token"
 INGEST = "ingest-token"
@@ -29,18 +30,12 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
     """Settings on ``database_url`` ignoring the developer's environment; the engine off
     unless a test turns it on (``optimization_enabled=True``)."""
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": None,
         "admin_token": ADMIN,
         "ingest_token": INGEST,
-        "env": "development",
-        "mp_worker_enabled": False,
-        "alert_enabled": False,
         "optimization_enabled": False,
         "max_past_days": 36_500,
     }
-    values.update(overrides)
-    return Settings(**values)
+    return monitoring_settings(database_url, **{**values, **overrides})
 
 
 @contextlib.asynccontextmanager

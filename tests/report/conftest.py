@@ -25,7 +25,6 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from barberpro.app import create_app
 from barberpro.argentina.timezone import ART
 from barberpro.config import Settings
 from barberpro.db import migrate
@@ -34,6 +33,8 @@ from barberpro.simulator.plan import live_plan
 from barberpro.simulator.run import ROUTES, run
 from barberpro.simulator.truth import Truth
 from tests.conftest import POSTGRES_URL
+from tests.monitoring.conftest import serve
+from tests.monitoring.conftest import settings_for as monitoring_settings
 from tests.server import Server, running_server, server_env
 
 ADMIN = "report-admin-token-0123456789abcdef0123"
@@ -182,28 +183,10 @@ def launch(_postgres_available: None) -> Iterator[LaunchDay]:
 
 
 def settings_for(database_url: str, **overrides: Any) -> Settings:
-    """Settings on ``database_url`` with both tokens, ignoring the developer's environment."""
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": None,
-        "admin_token": ADMIN,
-        "ingest_token": INGEST,
-        "env": "development",
-        "mp_worker_enabled": False,
-        "alert_enabled": False,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-@contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on a running app (lifespan included)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+    """The monitoring tests' settings, with both tokens."""
+    return monitoring_settings(
+        database_url, **{"admin_token": ADMIN, "ingest_token": INGEST, **overrides}
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -34,7 +34,7 @@ from barberpro.analytics.answers import (
     UnderservedProvince,
 )
 from barberpro.api.answers import Answer
-from barberpro.monitoring.answers import Latency, RouteStats, SlowQuery, WebhookStats
+from barberpro.monitoring.answers import Database, Latency, RouteStats, SlowQuery, WebhookStats
 from barberpro.optimization.answers import OptimizationAction
 
 Judged = Literal["ok", "warning", "critical", "no_data"]
@@ -86,15 +86,9 @@ class HourTraffic(Answer):
     p95_ms: float | None
 
 
-class DayDatabase(Latency):
-    """The statements of the day."""
+class DayDatabase(Database):
+    """The statements of the day (no pool: a day has no current pool use)."""
 
-    queries: int
-    errors: int
-    total_ms: float
-    fingerprints: int = Field(description="Distinct statement shapes.")
-    slowest: list[SlowQuery] = Field(description="The 10 with the highest p95.")
-    connection_failures: int
     slow_fingerprints: int = Field(description="Of the slowest, those over db_p95_warning_ms.")
 
 
